@@ -168,3 +168,22 @@ def build_info() -> dict:
         "petsc_dir": os.environ.get("PETSC_DIR", ""),
         "slepc_dir": os.environ.get("SLEPC_DIR", ""),
     }
+
+
+def set_default_options(mapping: dict, prefix: str = "") -> list:
+    """Put a run file's ``[petsc]`` options into PETSc's database without overriding the
+    command line: a key already given (e.g. ``-crust_eps_tol`` on the command line) wins.
+
+    ``mapping`` = {"eps_tol": "1e-10", "st_type": "filter"}; ``prefix`` e.g. ``"crust_"``.
+    Returns the option names actually inserted.
+    """
+    PETSc, _ = init_petsc()
+    opts = PETSc.Options()
+    inserted = []
+    for key, value in mapping.items():
+        name = f"{prefix}{str(key).lstrip('-')}"
+        if opts.hasName(name):
+            continue
+        opts.setValue(name, "" if value is None else str(value))
+        inserted.append(name)
+    return inserted

@@ -67,3 +67,12 @@ def test_real_build_gives_clear_error_and_nonzero_exit(tmp_path):
 def test_no_subcommand_prints_help(capsys):
     assert main([]) == 0
     assert "COMMAND" in capsys.readouterr().out
+
+
+def test_run_file_petsc_options_do_not_override_command_line():
+    from crustsolve.petsc_env import set_default_options
+    PETSc, _ = init_petsc(["-crust_cmdline_opt", "7"])
+    inserted = set_default_options({"cmdline_opt": "3", "runfile_opt": "5"}, prefix="crust_")
+    assert inserted == ["crust_runfile_opt"]
+    assert PETSc.Options().getInt("crust_cmdline_opt") == 7
+    assert PETSc.Options().getInt("crust_runfile_opt") == 5
