@@ -1,0 +1,136 @@
+"""Onsi density profiles: derivatives, integrals, and published BSk24 ETFSI rows.
+
+Published values: Pearson, Chamel, Potekhin, Fantina, Ducoin, Dutta & Goriely, MNRAS 481,
+2994 (2018), BSk24 ETFSI inner-crust table, as distributed in jeromemargueron/nucleardatapy
+(version-1.0/nucleardatapy/data/crust/2018-PCPFDDG-BSK24.dat, column map of
+crust-composition.md §3.1). A few rows are embedded here (values as printed in the file); the
+full table is never committed — ``examples/validate_etfsi_table.py`` reads it from a path.
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crustsolve.crust.profiles import OnsiProfile, shape_integral
+
+#: Selected rows (0-based row index in the file). Keys follow crustsolve.crust.tables.COLUMNS.
+PUBLISHED_ROWS = {
+    0: dict(nbar=0.270000E-03, Z=40.0, N=0.974977E+02, A=0.137498E+03, R_cell=0.495390E+02,
+            P=0.514144E-03, e_ETF=-.174260E+01, mu_p=-.247117E+02, mu_n=0.174517E+00,
+            mu_e=0.261792E+02, a_p=0.432138E+00, C_p=0.557645E+01, a_n=0.637543E+00,
+            C_n=0.579735E+01, n_lambda_p=0.521078E-01, n_lambda_n=0.101733E+00,
+            n_B_p=0.231962E-08, n_B_n=0.101607E-04, Z_cl=0.399988E+02, N_cl=0.923236E+02),
+    21: dict(nbar=0.320307E-02, Z=40.0, N=0.556831E+03, A=0.596831E+03, R_cell=0.354322E+02,
+             P=0.442966E-02, e_ETF=0.145300E+01, mu_p=-.324675E+02, mu_n=0.283824E+01,
+             mu_e=0.365987E+02, a_p=0.446734E+00, C_p=0.590660E+01, a_n=0.713695E+00,
+             C_n=0.622839E+01, n_lambda_p=0.440201E-01, n_lambda_n=0.101828E+00,
+             n_B_p=0.813474E-08, n_B_n=0.237138E-02, Z_cl=0.399985E+02, N_cl=0.114970E+03),
+    30: dict(nbar=0.924569E-02, Z=40.0, N=0.797970E+03, A=0.837970E+03, R_cell=0.278655E+02,
+             P=0.178562E-01, e_ETF=0.315785E+01, mu_p=-.401514E+02, mu_n=0.509068E+01,
+             mu_e=0.465351E+02, a_p=0.475321E+00, C_p=0.630797E+01, a_n=0.801605E+00,
+             C_n=0.672753E+01, n_lambda_p=0.362205E-01, n_lambda_n=0.977787E-01,
+             n_B_p=0.243960E-07, n_B_n=0.726914E-02, Z_cl=0.399978E+02, N_cl=0.139142E+03),
+    37: dict(nbar=0.210866E-01, Z=40.0, N=0.958004E+03, A=0.998004E+03, R_cell=0.224394E+02,
+             P=0.499453E-01, e_ETF=0.490944E+01, mu_p=-.492144E+02, mu_n=0.727911E+01,
+             mu_e=0.577865E+02, a_p=0.537367E+00, C_p=0.692298E+01, a_n=0.949794E+00,
+             C_n=0.745779E+01, n_lambda_p=0.274217E-01, n_lambda_n=0.873514E-01,
+             n_B_p=0.120444E-06, n_B_n=0.166768E-01, Z_cl=0.399943E+02, N_cl=0.168710E+03),
+    40: dict(nbar=0.300237E-01, Z=40.0, N=0.103727E+04, A=0.107727E+04, R_cell=0.204608E+02,
+             P=0.751939E-01, e_ETF=0.575665E+01, mu_p=-.538193E+02, mu_n=0.826190E+01,
+             mu_e=0.633742E+02, a_p=0.594026E+00, C_p=0.735311E+01, a_n=0.105838E+01,
+             C_n=0.793883E+01, n_lambda_p=0.228773E-01, n_lambda_n=0.787317E-01,
+             n_B_p=0.274116E-06, n_B_n=0.238311E-01, Z_cl=0.399902E+02, N_cl=0.182197E+03),
+    50: dict(nbar=0.665725E-01, Z=40.0, N=0.118886E+04, A=0.122886E+04, R_cell=0.163948E+02,
+             P=0.203653E+00, e_ETF=0.786363E+01, mu_p=-.668774E+02, mu_n=0.109202E+02,
+             mu_e=0.790906E+02, a_p=0.119539E+01, C_p=0.951418E+01, a_n=0.172642E+01,
+             C_n=0.999866E+01, n_lambda_p=0.104324E-01, n_lambda_n=0.386119E-01,
+             n_B_p=0.589245E-04, n_B_n=0.554514E-01, Z_cl=0.389123E+02, N_cl=0.165283E+03),
+    60: dict(nbar=0.687285E-01, Z=58.0, N=0.171240E+04, A=0.177040E+04, R_cell=0.183210E+02,
+             P=0.213574E+00, e_ETF=0.795922E+01, mu_p=-.677483E+02, mu_n=0.110658E+02,
+             mu_e=0.801071E+02, a_p=0.122632E+01, C_p=0.113861E+02, a_n=0.172240E+01,
+             C_n=0.118467E+02, n_lambda_p=0.893960E-02, n_lambda_n=0.343744E-01,
+             n_B_p=0.654440E-04, n_B_n=0.571200E-01, Z_cl=0.563142E+02, N_cl=0.241028E+03),
+}
+
+TABLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "etfsi-pearson2018" / \
+    "2018-PCPFDDG-BSK24.dat"
+
+
+def profiles(row):
+    R = row["R_cell"]
+    return (OnsiProfile(row["n_B_n"], row["n_lambda_n"], row["C_n"], row["a_n"], R),
+            OnsiProfile(row["n_B_p"], row["n_lambda_p"], row["C_p"], row["a_p"], R))
+
+
+@pytest.mark.parametrize("i", sorted(PUBLISHED_ROWS))
+def test_profile_integrals_reproduce_published_Z_N_A(i):
+    row = PUBLISHED_ROWS[i]
+    neu, pro = profiles(row)
+    # Cluster numbers 4π n_Λ ∫f r² dr: printed to 6 digits.
+    assert pro.cluster_number() == pytest.approx(row["Z_cl"], rel=2e-5)
+    assert neu.cluster_number() == pytest.approx(row["N_cl"], rel=2e-5)
+    # Totals with the backgrounds: Z, N; and (4π/3)R³n̄ = A.
+    assert pro.number() == pytest.approx(row["Z"], rel=1e-4)
+    assert neu.number() == pytest.approx(row["N"], rel=1e-4)
+    assert 4.0 * math.pi / 3.0 * row["R_cell"] ** 3 * row["nbar"] == pytest.approx(row["A"], rel=1e-4)
+
+
+def test_half_density_radius_and_edge():
+    p = OnsiProfile(0.01, 0.08, 7.9, 1.05, 20.46)
+    jet = p.shape_jet(np.array([7.9, 20.46 - 1e-3, 20.46 - 1e-9]))
+    assert jet[0, 0] == pytest.approx(0.5, abs=1e-14)       # f(C) = 1/2 exactly
+    assert np.all(jet[:, 1:] == 0.0)                         # f and derivatives → 0 at R
+    assert p.density(np.array([25.0]))[0] == 0.01            # background outside
+
+
+def test_shape_jet_matches_finite_differences():
+    p = OnsiProfile(0.0, 1.0, 7.35, 0.594, 20.46)
+    r = np.linspace(0.5, 19.0, 37)
+    jet = p.shape_jet(r)
+    h = 1e-3
+    # 4th-order central differences of each derivative from the one below it.
+    for k in range(1, 5):
+        fd = (-p.shape_jet(r + 2 * h)[k - 1] + 8 * p.shape_jet(r + h)[k - 1]
+              - 8 * p.shape_jet(r - h)[k - 1] + p.shape_jet(r - 2 * h)[k - 1]) / (12 * h)
+        scale = np.max(np.abs(jet[k]))
+        assert np.max(np.abs(fd - jet[k])) < 1e-8 * max(scale, 1.0)
+
+
+def test_shape_integral_converged():
+    a = shape_integral(7.94, 1.06, 20.46, 2000)
+    b = shape_integral(7.94, 1.06, 20.46, 20000)
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_invalid_profile_rejected():
+    from crustsolve.errors import InputError
+    with pytest.raises(InputError):
+        OnsiProfile(0.0, 0.1, 25.0, 1.0, 20.0)
+    with pytest.raises(InputError):
+        OnsiProfile(-1e-3, 0.1, 7.0, 1.0, 20.0)
+
+
+def _script():
+    return Path(__file__).resolve().parents[1] / "examples" / "validate_etfsi_table.py"
+
+
+def test_validation_script_skips_without_path():
+    out = subprocess.run([sys.executable, str(_script())], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0
+    assert "skipped" in out.stdout.lower()
+
+
+@pytest.mark.skipif(not TABLE.exists(), reason="published BSk24 table not available at "
+                    "../shared/data/etfsi-pearson2018/ (never committed; CC BY-NC-ND 4.0)")
+def test_validation_script_on_full_table():
+    out = subprocess.run([sys.executable, str(_script()), str(TABLE)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "74 rows" in out.stdout
+    assert "FAIL" not in out.stdout

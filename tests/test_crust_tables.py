@@ -1,0 +1,88 @@
+"""User-supplied composition tables (28-column format of Pearson et al., MNRAS 481, 2994 (2018)).
+
+Most tests write a small synthetic table from the rows embedded (with citation) in
+tests/test_crust_profiles.py; one test reads the published file when it is available at
+../shared/data/etfsi-pearson2018/ and skips otherwise (the file is never committed).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crustsolve.crust.tables import COLUMNS, load_table
+from crustsolve.errors import InputError
+from test_crust_profiles import PUBLISHED_ROWS, TABLE
+
+
+def _write(path, rows):
+    data = np.zeros((len(rows), 28))
+    for k, row in enumerate(rows):
+        for key, val in row.items():
+            data[k, COLUMNS[key]] = val
+        data[k, COLUMNS["A_cl"]] = row["Z_cl"] + row["N_cl"]
+        data[k, COLUMNS["flag"]] = 1
+    np.savetxt(path, data, fmt="%.6E")
+    return path
+
+
+@pytest.fixture()
+def small_table(tmp_path):
+    return _write(tmp_path / "t.dat", [PUBLISHED_ROWS[i] for i in (21, 30, 37, 40)])
+
+
+def test_unknown_file_needs_functional(small_table):
+    with pytest.raises(InputError, match="functional"):
+        load_table(small_table)
+    t = load_table(small_table, functional="BSk24")
+    assert len(t) == 4 and t.functional == "BSk24"
+
+
+def test_layer_from_row_carries_published_values(small_table):
+    t = load_table(small_table, functional="BSk24")
+    layer = t.layer(3)
+    row = PUBLISHED_ROWS[40]
+    assert layer.A == pytest.approx(row["A"]) and layer.Z == 40
+    assert layer.e_etf == pytest.approx(row["e_ETF"]) and layer.mu_n == pytest.approx(row["mu_n"])
+    assert layer.pressure == pytest.approx(row["P"]) and layer.mu_p == pytest.approx(row["mu_p"])
+    assert layer.neutron.C == row["C_n"] and layer.proton.n_B == row["n_B_p"]
+    # crustsolve's own ETF energy of the same profiles is attached (within 1 keV here).
+    assert abs(layer.energies.total - row["e_ETF"]) < 1e-3
+    assert layer.with_lattice("fcc").lattice_constant == pytest.approx(
+        (4 * row["A"] / row["nbar"]) ** (1 / 3))
+
+
+def test_interpolated_layer_is_renormalised(small_table):
+    t = load_table(small_table, functional="BSk24")
+    layer = t.layer_at(0.025)
+    assert 998.0 < layer.A < 1077.3
+    assert layer.proton.number() == pytest.approx(40.0, rel=1e-9)
+    assert layer.neutron.number() == pytest.approx(layer.A - 40.0, rel=1e-9)
+    assert "interpolation" in layer.source
+    exact = t.layer_at(PUBLISHED_ROWS[40]["nbar"])
+    assert exact.A == pytest.approx(PUBLISHED_ROWS[40]["A"])
+    with pytest.raises(InputError, match="outside the table"):
+        t.layer_at(0.05)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        load_table(tmp_path / "missing.dat")
+    bad = tmp_path / "bad.dat"
+    bad.write_text("1 2 3\n4 5 6\n")
+    with pytest.raises(InputError, match="28"):
+        load_table(bad, functional="BSk24")
+    txt = tmp_path / "txt.dat"
+    txt.write_text("a b c\n")
+    with pytest.raises(InputError):
+        load_table(txt, functional="BSk24")
+
+
+@pytest.mark.skipif(not TABLE.exists(), reason="published BSk24 table not available")
+def test_published_file_identified_by_sha256():
+    t = load_table(TABLE)
+    assert t.functional == "BSk24" and len(t) == 74
+    with pytest.raises(InputError, match="published BSk24"):
+        load_table(TABLE, functional="BSk22")
+    layer = t.layer_at(0.03)                       # between rows 39 and 40, Z = 40
+    assert layer.Z == 40 and 1050.6 < layer.A < 1077.3
+    assert layer.proton.number() == pytest.approx(40.0, rel=1e-9)
