@@ -1,0 +1,78 @@
+"""``crustsolve star`` CLI: table output, CSV, HDF5 with provenance, PNG, clear input errors."""
+from __future__ import annotations
+
+import argparse
+import json
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from crustsolve.cli import star as star_cli
+from crustsolve.errors import InputError
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, msg):
+        self.lines.append(str(msg))
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser()
+    star_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["star", *argv])
+    ctx = SimpleNamespace(comm=MPI.COMM_WORLD, log=_Log(), petsc_args=[])
+    return star_cli.run(args, ctx), ctx.log.lines
+
+
+def test_star_cli_outputs(tmp_path):
+    csv, h5, png = tmp_path / "s.csv", tmp_path / "s.h5", tmp_path / "s.png"
+    rc, lines = _run(["--functional", "BSk24", "--mass-range", "1.2", "1.6", "2",
+                      "--n-radial", "200", "--csv", str(csv), "--h5", str(h5),
+                      "--plot", str(png)])
+    assert rc == 0
+    text = "\n".join(lines)
+    for label in ("M [Msun]", "R [km]", "I [1e45 g cm2]", "ε̃_n", "ε̃_p", "εLT_nn", "εLT_np",
+                  "εLT_pn", "εLT_pp", "I_np/I_n", "I_pn/I_p", "M_max"):
+        assert label in text
+    rows = [ln for ln in csv.read_text().splitlines() if not ln.startswith("#")]
+    header = rows[0].split(",")
+    data = np.array([[float(v) for v in r.split(",")] for r in rows[1:]])
+    assert data.shape == (2, len(header))
+    np.testing.assert_allclose(data[:, header.index("mass")], [1.2, 1.6], rtol=1e-6)
+    with h5py.File(h5, "r") as fh:
+        assert fh["star/I_np_over_I_n"].attrs["units"] == "1"
+        assert fh["star/moment_of_inertia"].attrs["units"] == "g cm^2"
+        config = json.loads(fh.attrs["config"])
+        assert config["eos_transition_density_fm3"] == 0.081
+        assert "Pearson" in config["eos_crust_eos"]
+        np.testing.assert_allclose(fh["star/mass"][:], [1.2, 1.6], rtol=1e-6)
+    assert png.stat().st_size > 1000
+
+
+def test_star_cli_rejects_bad_masses():
+    with pytest.raises(InputError, match=r"--mass = 3\.0 Msun is outside the allowed range "
+                                         r"\[0\.5, 2\.279"):
+        _run(["--mass", "3.0"])
+    with pytest.raises(InputError, match="--mass"):
+        _run(["--mass", "-1"])
+    with pytest.raises(InputError, match="NUM"):
+        _run(["--mass-range", "1", "2", "2.5"])
+    with pytest.raises(InputError, match=r"--min-mass"):
+        _run(["--mass", "1.4", "--min-mass", "-1"])
+
+
+def test_star_through_crustsolve_main(capsys, monkeypatch):
+    """Through ``crustsolve.cli.main`` (adds "star" to SUBCOMMANDS if the lead has not yet)."""
+    from crustsolve import cli
+    if "star" not in cli.SUBCOMMANDS:
+        monkeypatch.setattr(cli, "SUBCOMMANDS", tuple(cli.SUBCOMMANDS) + ("star",))
+    assert cli.main(["star", "--mass", "1.4", "--n-radial", "100"]) == 0
+    assert "I_np/I_n" in capsys.readouterr().out
+    assert cli.main(["star", "--mass", "-5"]) == 2
+    assert "--mass = -5.0 Msun is outside the allowed range" in capsys.readouterr().err
