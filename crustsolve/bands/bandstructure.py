@@ -1,0 +1,276 @@
+"""Band energies ε_α(k) over a set of k-points, in parallel over k-groups.
+
+::
+
+    layout = Layout.create(MPI.COMM_WORLD, ngroups=None, nk=kmesh.nk)
+    data = compute_bands(fields, kmesh, SolverSettings(nev=50), layout, order=4,
+                         progress=lambda rep, done, total: ...)
+
+Each k-group builds its own :class:`~crustsolve.bands.grid.Grid` and
+:class:`~crustsolve.bands.hamiltonian.BlochHamiltonian` on ``layout.kcomm`` and solves its
+contiguous chunk of k-points (``layout.owned_indices``). The loop runs in rounds: after every
+round the per-k reports (energies, residuals, timings; a few kB) are all-gathered over the
+world communicator, so
+
+* every rank ends with the complete :class:`BandData` (energies are small);
+* the progress callback sees every group's k-points on every rank (the caller prints on
+  rank 0), in k order within a round;
+* an error in one group (e.g. an unconverged solve) is re-raised on *every* rank after the
+  round, never on a subset of ranks.
+
+Nothing here prints. Eigenvectors are not kept (``want_vectors=False``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
+
+import numpy as np
+
+from ..errors import ConvergenceError, CrustsolveError, InputError, check_choice
+from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver
+from .kmesh import little_group_order
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Eigensolver choice and parameters (see :func:`~crustsolve.bands.eigensolvers.make_eigensolver`)."""
+
+    kind: str = "krylovschur"
+    nev: int = 50
+    tol: float = 1e-8
+    max_it: Optional[int] = None
+    mpd: Optional[int] = None
+    ncv: Optional[int] = None
+    buffer: Optional[int] = None
+    options_prefix: str = "crust_"
+    allow_unconverged: bool = False
+    max_size: int = DEFAULT_DENSE_MAX_SIZE
+    #: Krylov–Schur multiplicity check: "auto" (only at k with a non-trivial little group
+    #: in O_h, where symmetry can force degeneracies), "always" or "never".
+    multiplicity_check: str = "auto"
+
+    def __post_init__(self):
+        check_choice("multiplicity_check", self.multiplicity_check, ("auto", "always", "never"))
+
+    def make(self, want_vectors: bool = False, verify_multiplicity: bool = True):
+        """The eigensolver object (validates the settings; raises InputError)."""
+        return make_eigensolver(self.kind, self.nev, tol=self.tol, max_it=self.max_it,
+                                mpd=self.mpd, ncv=self.ncv, options_prefix=self.options_prefix,
+                                buffer=self.buffer, want_vectors=want_vectors,
+                                allow_unconverged=self.allow_unconverged, max_size=self.max_size,
+                                verify_multiplicity=verify_multiplicity)
+
+    def verify_at(self, k, a: float) -> bool:
+        """Whether the multiplicity check runs at wave vector ``k`` (fm⁻¹)."""
+        if self.multiplicity_check != "auto":
+            return self.multiplicity_check == "always"
+        return little_group_order(k, a) > 1
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, eq=False)
+class KPointReport:
+    """What one k-point solve produced (the progress callback's argument).
+
+    ``energies``/``residuals`` are (nev,) arrays (MeV / dimensionless), ``seconds`` the
+    wall time of assembly + solve, ``error`` a message when the solve failed.
+    """
+
+    index: int
+    group: int
+    k: tuple
+    energies: np.ndarray
+    residuals: np.ndarray
+    iterations: int
+    nconv: int
+    seconds: float
+    assembly_seconds: float
+    cut_splits_cluster: bool
+    cut_gap: float
+    solver: str
+    error: Optional[str] = None
+    error_type: str = ""
+
+    @property
+    def max_residual(self) -> float:
+        r = self.residuals[np.isfinite(self.residuals)]
+        return float(r.max()) if r.size else math.inf
+
+
+@dataclass(frozen=True, eq=False)
+class BandData:
+    """Band energies on a set of k-points (identical on every rank).
+
+    Attributes
+    ----------
+    kpoints : (nk, 3) Cartesian k, fm⁻¹.
+    weights : (nk,) integration weights (sum 1; equal weights for a path).
+    energies : (nk, nev) MeV, ascending per k.
+    residuals : (nk, nev) ‖h u − ε u‖ / max(1 MeV, |ε|).
+    iterations, seconds, groups : (nk,) per-k solver iterations, wall seconds, owning group.
+    cut_splits_cluster : (nk,) bool, band nev is degenerate with band nev+1 at that k.
+    cut_gap : (nk,) ε_{nev+1} − ε_nev, MeV (nan if unknown).
+    solver : eigensolver name; settings : solver settings; order : FD order.
+    timings : seconds per phase summed over this group's k-points and the total wall time.
+    """
+
+    kpoints: np.ndarray
+    weights: np.ndarray
+    energies: np.ndarray
+    residuals: np.ndarray
+    iterations: np.ndarray
+    seconds: np.ndarray
+    groups: np.ndarray
+    cut_splits_cluster: np.ndarray
+    cut_gap: np.ndarray
+    solver: str
+    order: int
+    a: float
+    settings: Mapping = field(default_factory=dict)
+    timings: Mapping = field(default_factory=dict)
+
+    @property
+    def nk(self) -> int:
+        return len(self.kpoints)
+
+    @property
+    def nev(self) -> int:
+        return self.energies.shape[1]
+
+    @property
+    def max_residual(self) -> float:
+        return float(np.max(self.residuals))
+
+
+def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: Optional[int] = None,
+                  progress: Optional[Callable] = None) -> BandData:
+    """Lowest ``settings.nev`` band energies at every k of ``kpoints`` (collective on the world).
+
+    Parameters
+    ----------
+    fields : :class:`~crustsolve.bands.fields.Fields` (replicated; defines n and a of the grid).
+    kpoints : a :class:`~crustsolve.bands.kmesh.KMesh` / :class:`~crustsolve.bands.kmesh.KPath`
+        (anything with ``points`` (nk, 3) fm⁻¹ and ``weights``), or an (nk, 3) array.
+    settings : :class:`SolverSettings`.
+    layout : :class:`crustsolve.parallel.Layout` (world → k-groups).
+    order : FD order (default :data:`crustsolve.bands.DEFAULT_ORDER`).
+    progress : ``progress(report: KPointReport, done: int, total: int)``, called on every rank
+        for every k-point, after each round.
+
+    Raises :class:`InputError` for bad input and :class:`ConvergenceError` when a k-point did
+    not converge (unless ``settings.allow_unconverged``) — on every rank.
+    """
+    from .grid import Grid  # noqa: PLC0415
+    from .hamiltonian import DEFAULT_ORDER, BlochHamiltonian  # noqa: PLC0415
+
+    t_start = time.perf_counter()
+    order = DEFAULT_ORDER if order is None else order
+    if hasattr(kpoints, "points"):
+        pts = np.asarray(kpoints.points, dtype=float)
+        weights = np.asarray(getattr(kpoints, "weights", np.full(len(pts), 1.0 / max(1, len(pts)))))
+    else:
+        pts = np.asarray(kpoints, dtype=float)
+        weights = np.full(len(pts), 1.0 / max(1, len(pts)))
+    if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) == 0:
+        raise InputError(f"k points must have shape (nk, 3) with nk ≥ 1, got {pts.shape}")
+    if not np.all(np.isfinite(pts)):
+        raise InputError("k points contain NaN or infinite components")
+    # Validates the settings on every rank; the second variant skips the multiplicity check
+    # at generic k (see SolverSettings.multiplicity_check).
+    solvers = {True: settings.make(want_vectors=False, verify_multiplicity=True),
+               False: settings.make(want_vectors=False, verify_multiplicity=False)}
+    nk = len(pts)
+    n = fields.n
+    if settings.nev > n**3:
+        raise InputError(f"nev = {settings.nev} bands requested but the grid has only "
+                         f"{n**3} points (n = {n}); lower --nev or refine the grid")
+    world = layout.world
+    mine = layout.owned_indices(nk)
+    nrounds = max(world.allgather(len(mine)))
+    nev = settings.nev
+    energies = np.full((nk, nev), np.nan)
+    residuals = np.full((nk, nev), np.inf)
+    iterations = np.zeros(nk, dtype=np.int64)
+    seconds = np.zeros(nk)
+    groups = np.full(nk, -1, dtype=np.int64)
+    splits = np.zeros(nk, dtype=bool)
+    gaps = np.full(nk, np.nan)
+    solver_name = settings.kind
+    t_asm = t_solve = 0.0
+    done = 0
+
+    grid = Grid(n, fields.a, comm=layout.kcomm)
+    H = None
+    try:
+        H = BlochHamiltonian(grid, fields, order=order)
+        kmax = H.max_k()
+        if np.any(np.abs(pts) > kmax * (1 + 1e-12)):
+            i = int(np.argwhere(np.abs(pts) > kmax * (1 + 1e-12))[0][0])
+            raise InputError(f"k point #{i} = {pts[i].tolist()} fm^-1 exceeds π/h = {kmax:.6g} "
+                             "fm^-1 of the grid")
+        for r in range(nrounds):
+            report = None
+            if r < len(mine):
+                ik = mine[r]
+                t0 = time.perf_counter()
+                A = H.matrix(pts[ik])
+                t1 = time.perf_counter()
+                try:
+                    res = solvers[settings.verify_at(pts[ik], fields.a)].solve(A)
+                    report = KPointReport(
+                        index=ik, group=layout.group, k=tuple(pts[ik].tolist()),
+                        energies=res.eigenvalues, residuals=res.residuals,
+                        iterations=res.iterations, nconv=res.nconv,
+                        seconds=time.perf_counter() - t0, assembly_seconds=t1 - t0,
+                        cut_splits_cluster=res.cut_splits_cluster, cut_gap=res.cut_gap,
+                        solver=res.solver)
+                except CrustsolveError as exc:  # same on every rank of the group
+                    report = KPointReport(
+                        index=ik, group=layout.group, k=tuple(pts[ik].tolist()),
+                        energies=np.full(nev, np.nan), residuals=np.full(nev, np.inf),
+                        iterations=0, nconv=0, seconds=time.perf_counter() - t0,
+                        assembly_seconds=t1 - t0, cut_splits_cluster=False, cut_gap=math.nan,
+                        solver=solver_name, error=str(exc), error_type=type(exc).__name__)
+                finally:
+                    A.destroy()
+                t_asm += report.assembly_seconds
+                t_solve += report.seconds - report.assembly_seconds
+            # One report per group (its rank 0), gathered to every rank of the world.
+            sent = report if layout.kcomm.rank == 0 else None
+            round_reports = [rep for rep in world.allgather(sent) if rep is not None]
+            round_reports.sort(key=lambda rep: rep.index)
+            for rep in round_reports:
+                energies[rep.index] = rep.energies
+                residuals[rep.index] = rep.residuals
+                iterations[rep.index] = rep.iterations
+                seconds[rep.index] = rep.seconds
+                groups[rep.index] = rep.group
+                splits[rep.index] = rep.cut_splits_cluster
+                gaps[rep.index] = rep.cut_gap
+                if rep.error is None:
+                    solver_name = rep.solver
+                done += 1
+                if progress is not None:
+                    progress(rep, done, nk)
+            failed = [rep for rep in round_reports if rep.error is not None]
+            if failed:
+                rep = failed[0]
+                cls = ConvergenceError if rep.error_type == "ConvergenceError" else (
+                    InputError if rep.error_type in ("InputError", "ConfigError") else CrustsolveError)
+                raise cls(f"k point #{rep.index} k = {np.round(rep.k, 6).tolist()} fm^-1: "
+                          f"{rep.error}")
+    finally:
+        if H is not None:
+            H.destroy()
+        grid.destroy()
+    timings = {"assembly_seconds_this_group": t_asm, "solve_seconds_this_group": t_solve,
+               "wall_seconds": time.perf_counter() - t_start}
+    return BandData(kpoints=pts, weights=weights, energies=energies, residuals=residuals,
+                    iterations=iterations, seconds=seconds, groups=groups,
+                    cut_splits_cluster=splits, cut_gap=gaps, solver=solver_name, order=int(order),
+                    a=float(fields.a), settings=settings.as_dict(), timings=timings)

@@ -1,0 +1,237 @@
+"""``crustsolve bands FIELDS.h5``: band energies on a k-mesh or a high-symmetry path.
+
+Reads a field file (``crustsolve.bands.fields`` schema), builds the FD Bloch Hamiltonian of
+the requested order on every k-group, solves for the lowest ``--nev`` bands at every k with
+the chosen eigensolver, prints the memory estimate, the layout and per-k progress with
+residuals (rank 0), and writes energies, residuals, k-points and weights to HDF5
+(``--out``); ``--plot`` draws the bands (PNG; a path gives the usual band-structure plot).
+
+PETSc/SLEPc options on the same command line reach the solver: ``-crust_eps_*`` (or plain
+``-eps_*``), ``-crust_st_*``, ``-crust_bv_*``, ``-log_view``.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..bands.kmesh import field_symmetry_error  # noqa: F401 - re-exported (used by response)
+from ..errors import InputError
+
+#: HDF5 group of the band data in the output file.
+GROUP = "bands"
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "bands", help="band energies ε_α(k) of a field file on a k-mesh or a k-path (SLEPc)",
+        description="Lowest bands of the FD Bloch Hamiltonian of FIELDS.h5 on a Monkhorst–Pack "
+                    "mesh (reduced by O_h when the fields allow it) or on a high-symmetry path of "
+                    "the simple-cubic zone. Energies in MeV, k in fm^-1. PETSc/SLEPc options "
+                    "(-crust_eps_*, -eps_*, -crust_st_*, -crust_bv_*, -log_view) are passed through.")
+    p.add_argument("fields", metavar="FIELDS.h5", help="field file (U, B, [I]) on an n³ grid")
+    p.add_argument("--order", type=int, default=None, help="FD order (even; default crustsolve.bands.DEFAULT_ORDER)")
+    p.add_argument("--nev", type=int, default=50, help="number of bands (default 50)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--kmesh", type=int, default=None, metavar="N",
+                   help="N×N×N Monkhorst–Pack mesh (default: Γ only, N = 1)")
+    g.add_argument("--kpath", default=None, metavar="LABELS",
+                   help="high-symmetry path through G, X, M, R (e.g. GXMGRX)")
+    p.add_argument("--shift", action="store_true", help="shifted (not Γ-centred) mesh")
+    p.add_argument("--points", type=int, default=10, help="k-points per path segment (default 10)")
+    p.add_argument("--symmetry", choices=("auto", "oh", "none"), default="auto",
+                   help="point group of the mesh reduction: auto (O_h if the fields are O_h "
+                        "invariant and carry no current), oh, none (default auto)")
+    p.add_argument("--no-time-reversal", action="store_true",
+                   help="do not identify k with -k (automatic with a current field)")
+    p.add_argument("--solver", choices=("krylovschur", "lapack"), default="krylovschur",
+                   help="eigensolver (default krylovschur; lapack = dense, small grids only)")
+    p.add_argument("--tol", type=float, default=1e-8, help="residual tolerance (default 1e-8)")
+    p.add_argument("--max-it", type=int, default=None, help="Krylov–Schur restarts limit (default 1000)")
+    p.add_argument("--mpd", type=int, default=None, help="Krylov–Schur max projected dimension")
+    p.add_argument("--multiplicity-check", choices=("auto", "always", "never"), default="auto",
+                   help="Krylov–Schur: search for missed copies of degenerate levels after the "
+                        "solve; auto = only at k with a non-trivial little group (default)")
+    p.add_argument("--allow-unconverged", action="store_true",
+                   help="keep going when a k-point does not converge (residuals are stored)")
+    p.add_argument("--kgroups", type=int, default=None,
+                   help="number of k-groups (divides the MPI ranks; default from the memory estimate)")
+    p.add_argument("--out", default="bands.h5", help="output HDF5 file (default bands.h5)")
+    p.add_argument("--plot", default=None, metavar="PNG", help="write a band plot")
+    p.set_defaults(func=run)
+
+
+def _choose_symmetry(args, fields, log):
+    from ..bands.kmesh import oh_operations  # noqa: PLC0415
+
+    time_reversal = not args.no_time_reversal
+    if fields.has_current:
+        if time_reversal:
+            log.info("symmetry: current field present -> no time reversal")
+        time_reversal = False
+        if args.symmetry == "oh":
+            raise InputError("--symmetry oh is invalid with a current field (it breaks O_h); "
+                             "use --symmetry none")
+        return "none", time_reversal, "current field breaks O_h"
+    if args.symmetry == "none":
+        return "none", time_reversal, "requested"
+    err = field_symmetry_error(fields, oh_operations())
+    if err > 1e-10:
+        if args.symmetry == "oh":
+            raise InputError(f"--symmetry oh requested but the fields are not O_h invariant "
+                             f"(max relative deviation {err:.2e}); use --symmetry none")
+        return "none", time_reversal, f"fields not O_h invariant (deviation {err:.1e})"
+    return "Oh", time_reversal, f"fields O_h invariant (deviation {err:.1e})"
+
+
+def run(args, ctx) -> int:
+    PETSc, _ = ctx.petsc()
+    from ..bands.bandstructure import SolverSettings, compute_bands  # noqa: PLC0415
+    from ..bands.fields import Fields  # noqa: PLC0415
+    from ..bands.hamiltonian import DEFAULT_ORDER  # noqa: PLC0415
+    from ..bands.kmesh import KMesh, kpath  # noqa: PLC0415
+    from ..bands.memory import estimate_memory, format_bytes, nnz_per_row_for_order  # noqa: PLC0415
+    from ..parallel import Layout  # noqa: PLC0415
+    from ..results import write_results  # noqa: PLC0415
+
+    log = ctx.log
+    comm = ctx.comm
+    order = DEFAULT_ORDER if args.order is None else args.order
+    settings = SolverSettings(kind=args.solver, nev=args.nev, tol=args.tol, max_it=args.max_it,
+                              mpd=args.mpd, allow_unconverged=args.allow_unconverged,
+                              multiplicity_check=args.multiplicity_check)
+    settings.make()  # validate before reading anything big
+    fields = Fields.read(args.fields, comm)
+    n, a = fields.n, fields.a
+    log.info(f"fields: {args.fields}  n = {n}  a = {a:g} fm  h = {fields.h:.4g} fm  "
+             f"current: {'yes' if fields.has_current else 'no'}")
+
+    is_path = args.kpath is not None
+    if is_path:
+        kset = kpath(a, args.kpath, args.points)
+        log.info(f"k-path {args.kpath}: {kset.nk} points")
+        sym_desc = {"kpath": args.kpath, "points_per_segment": args.points}
+    else:
+        symmetry, tr, why = _choose_symmetry(args, fields, log)
+        nmesh = 1 if args.kmesh is None else args.kmesh
+        kset = KMesh.monkhorst_pack(nmesh, a, shift=args.shift, symmetry=symmetry,
+                                    time_reversal=tr)
+        log.info(f"k-mesh {nmesh}³ {'shifted' if args.shift else 'Γ-centred'}: {kset.nfull} "
+                 f"points -> {kset.nk} irreducible (symmetry {kset.symmetry}, time reversal "
+                 f"{'on' if tr else 'off'}; {why})")
+        sym_desc = {"kmesh": nmesh, "shift": bool(args.shift), "symmetry": kset.symmetry,
+                    "time_reversal": bool(tr), "symmetry_reason": why}
+
+    est = estimate_memory(n**3, nnz_per_row_for_order(order), args.nev, kind=args.solver,
+                          mpd=args.mpd, index_bytes=np.dtype(PETSc.IntType).itemsize)
+    log.info(f"memory estimate per k-group: {format_bytes(est.group_bytes)} "
+             f"(matrix {format_bytes(est.matrix_bytes)}, basis {format_bytes(est.basis_bytes)}, "
+             f"eigenvectors {format_bytes(est.eigenvector_bytes)}, projected problem "
+             f"{format_bytes(est.projected_bytes)} per rank"
+             + (f", dense {format_bytes(est.dense_bytes)} on group rank 0" if est.dense_bytes else "")
+             + ")")
+    layout = Layout.create(comm, ngroups=args.kgroups, nk=kset.nk,
+                           memory_per_group=est.group_bytes)
+    try:
+        desc = layout.describe()
+        log.info(f"layout: {desc['world_size']} ranks -> {desc['kgroups']} k-group(s) of "
+                 f"{desc['ranks_per_group']} rank(s) ({desc['chosen_by']}); about "
+                 f"{format_bytes(est.per_rank_bytes(desc['ranks_per_group']))} per rank")
+        log.info(f"solver: {args.solver}  nev = {args.nev}  tol = {args.tol:g}  order = {order}"
+                 + (f"  PETSc options: {' '.join(ctx.petsc_args)}" if ctx.petsc_args else ""))
+        width = len(str(kset.nk))
+
+        def progress(rep, done, total):
+            k = ", ".join(f"{x:+.4f}" for x in rep.k)
+            if rep.error is not None:
+                log.info(f"[k {done:>{width}}/{total}] #{rep.index} ({k}) FAILED: {rep.error}")
+                return
+            flag = "  (band nev degenerate with nev+1)" if rep.cut_splits_cluster else ""
+            log.info(f"[k {done:>{width}}/{total}] #{rep.index} k = ({k}) fm^-1  group {rep.group}"
+                     f"  ε = {rep.energies[0]:.4f} … {rep.energies[-1]:.4f} MeV  "
+                     f"max res {rep.max_residual:.1e}  it {rep.iterations}  {rep.seconds:.2f} s"
+                     f"{flag}")
+
+        data = compute_bands(fields, kset, settings, layout, order=order, progress=progress)
+
+        datasets = {
+            f"{GROUP}/energies": (data.energies, "MeV"),
+            f"{GROUP}/residuals": (data.residuals, "1"),
+            f"{GROUP}/kpoints": (data.kpoints, "fm^-1"),
+            f"{GROUP}/weights": (data.weights, "1"),
+            f"{GROUP}/iterations": (data.iterations, "1"),
+            f"{GROUP}/seconds": (data.seconds, "s"),
+            f"{GROUP}/cut_splits_cluster": (data.cut_splits_cluster.astype(np.int8), "1"),
+            f"{GROUP}/cut_gap": (data.cut_gap, "MeV"),
+        }
+        if is_path:
+            datasets[f"{GROUP}/path_distance"] = (kset.distance, "fm^-1")
+            datasets[f"{GROUP}/label_index"] = (np.array([i for i, _ in kset.labels]), "1")
+            sym_desc["labels"] = [lab for _, lab in kset.labels]
+        else:
+            datasets[f"{GROUP}/multiplicities"] = (kset.multiplicities, "1")
+            datasets[f"{GROUP}/full_kpoints"] = (kset.full_points, "fm^-1")
+            datasets[f"{GROUP}/full_to_irr"] = (kset.full_to_irr, "1")
+        config = {"command": "bands", "fields_file": str(args.fields), "n": n, "a_fm": a,
+                  "order": order, "solver": settings.as_dict(), "kpoints": sym_desc,
+                  "petsc_args": list(ctx.petsc_args), "memory_estimate": est.describe(),
+                  "eps_type_used": data.solver, "fields_provenance": dict(fields.provenance)}
+        write_results(args.out, comm, datasets, config, layout=layout, timings=dict(data.timings))
+        log.info(f"wrote {args.out}: {data.nk} k-points × {data.nev} bands; max residual "
+                 f"{data.max_residual:.2e}; wall {data.timings['wall_seconds']:.1f} s")
+        nsplit = int(data.cut_splits_cluster.sum())
+        if nsplit:
+            log.warning(f"at {nsplit} k-point(s) band {data.nev} is degenerate with band "
+                        f"{data.nev + 1}: the last cluster is cut (energies are correct; use a "
+                        f"different --nev for quantities that need complete clusters)")
+        if args.plot:
+            err = None
+            if comm.rank == 0:
+                try:
+                    plot_bands(args.plot, data, kset if is_path else None)
+                except Exception as exc:  # noqa: BLE001 - reported identically on all ranks
+                    err = f"cannot write plot {args.plot!r}: {exc}"
+            err = comm.bcast(err, root=0)
+            if err:
+                raise InputError(err)
+            log.info(f"wrote {args.plot}")
+    finally:
+        layout.free()
+    return 0
+
+
+def plot_bands(path, data, kpath_obj=None) -> None:
+    """Band energies vs path distance (or vs k index for a mesh) as a PNG (matplotlib Agg)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    if kpath_obj is not None:
+        x = kpath_obj.distance
+        for pos in kpath_obj.label_positions:
+            ax.axvline(pos, color="0.7", lw=0.6)
+        ax.set_xticks(kpath_obj.label_positions)
+        ax.set_xticklabels([lab for _, lab in kpath_obj.labels])
+        ax.set_xlim(x[0], x[-1])
+        ax.set_xlabel("k path")
+    else:
+        x = np.arange(data.nk)
+        ax.set_xlabel("irreducible k index")
+    ax.plot(x, data.energies, color="C0", lw=0.9, marker="." if kpath_obj is None else None)
+    ax.set_ylabel("ε (MeV)")
+    ax.set_title(f"{data.nev} bands, a = {data.a:g} fm, order {data.order}, {data.solver}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def read_bands(path) -> dict:
+    """Arrays and decoded config of a ``crustsolve bands`` output file (for tests and users)."""
+    import h5py  # noqa: PLC0415
+
+    with h5py.File(path, "r") as fh:
+        out = {name: ds[()] for name, ds in fh[GROUP].items()}
+        out["config"] = json.loads(fh.attrs["config"])
+    return out
