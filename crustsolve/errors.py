@@ -20,6 +20,10 @@ class ConfigError(InputError):
     """A run file (TOML) has an unknown key, a wrong type or a bad value."""
 
 
+class NotEnoughBandsError(InputError):
+    """The computed bands do not reach far enough above the chemical potential."""
+
+
 class ConvergenceError(CrustsolveError, RuntimeError):
     """An iterative solve did not converge to the requested tolerance."""
 

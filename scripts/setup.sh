@@ -20,6 +20,7 @@ packages=(
   libpetsc-complex-dev libslepc-complex-dev
   python3-mpi4py python3-pyfftw python3-numpy python3-scipy python3-h5py python3-matplotlib
   python3-pytest python3-venv python3-setuptools python3-pip openmpi-bin
+  libopenblas0-pthread
 )
 
 missing=()

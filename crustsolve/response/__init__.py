@@ -1,0 +1,18 @@
+"""Neutron superfluid density and effective masses from the band structure (issue #5).
+
+Modules
+-------
+kernels          per-k integrands of every level of theory (pure numpy; physics doc §5)
+bz               Brillouin-zone sums, chemical potentials, IBZ unfolding, MPI reduction
+matrix_elements  ħv = Ψᴴ ∂h/∂k Ψ etc. on distributed SLEPc BV eigenvectors
+superfluid       superfluid_density(hamiltonian, kmesh, solver, ...) -> SuperfluidResult
+masses           m_n*/m_n (three references), m_I*, m_I*/m_I, superfluid/entrained fractions
+driver           ResponseRunConfig (TOML schema) and run_config(config, comm, log)
+
+Unit convention: tensors are n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³ (free neutrons: n_s = n).
+PETSc-dependent modules are imported lazily, so ``kernels``/``bz``/``masses`` work without it.
+"""
+from .bz import LEVELS, LevelResult
+from .masses import EffectiveMasses, effective_masses
+
+__all__ = ["LEVELS", "LevelResult", "EffectiveMasses", "effective_masses"]

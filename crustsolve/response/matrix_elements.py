@@ -1,0 +1,225 @@
+"""Band-basis matrix elements from distributed eigenvectors (PETSc/SLEPc, group communicator).
+
+For one Bloch vector k, with the computed eigenvectors Ψ = [ψ_1 … ψ_nb] held in a SLEPc ``BV``
+distributed over the k-group's communicator (never gathered on one rank), this module forms
+the small nb×nb matrices
+
+* ħv^i = Ψᴴ (∂h/∂k_i) Ψ (MeV fm) — ``BV.matProject`` (BVMatProject: one BVMatMult and one
+  block dot, the result replicated on every rank of the group as a sequential dense Mat);
+* Ψᴴ (∂²h/∂k_i∂k_j) Ψ (MeV fm²), of which the band-diagonal part is used;
+* Ψᴴ Δ̂ Ψ for a local pair field Δ(r) (MeV), a diagonal Mat on the same layout.
+
+Derivatives are the exact k-derivatives of the u-gauge FD matrix (``BlochHamiltonian.dmatrix``,
+``.d2matrix``; numerics conventions §2 item 7), so Hellmann–Feynman and the effective-mass sum
+rule hold to round-off within the complete band set.
+
+Degenerate subspaces (physics doc §5.7, numerical caveat): with a local pair field the
+band-diagonal gap Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r depends on the basis chosen inside a
+degenerate cluster; there Ψᴴ Δ̂ Ψ is diagonalised and every matrix element is rotated with the
+same unitary, so the gaps are its eigenvalues (BCS pairs the states that diagonalise Δ̂ in the
+cluster). The response formulas themselves are invariant under rotations within a cluster of
+equal gaps (see :mod:`crustsolve.response.kernels`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..petsc_env import init_petsc
+from .kernels import DEFAULT_DEGENERACY_TOL, degenerate_clusters
+
+
+@dataclass(frozen=True, eq=False)
+class KPointData:
+    """Response ingredients of one k-point (replicated, small).
+
+    index : k index in the mesh's ``points``; weight : BZ weight (Σ = 1).
+    energies (nb,) MeV ascending; velocity (3, nb, nb) complex MeV fm; d2h (3, 3, nb) MeV fm²
+    (band-diagonal ⟨α|∂_i∂_jh|α⟩); gap (nb,) MeV (Δ_αk); max_residual of the eigensolve.
+    """
+
+    index: int
+    weight: float
+    energies: np.ndarray
+    velocity: np.ndarray
+    d2h: np.ndarray
+    gap: np.ndarray
+    max_residual: float = 0.0
+
+    @property
+    def nb(self) -> int:
+        return len(self.energies)
+
+    def to_arrays(self) -> dict:
+        """{name: (array, units)} for a checkpoint (exact: float64/complex128)."""
+        return {"index": (self.index, "1"), "weight": (self.weight, "1"),
+                "energies": (self.energies, "MeV"), "velocity": (self.velocity, "MeV fm"),
+                "d2h": (self.d2h, "MeV fm^2"), "gap": (self.gap, "MeV"),
+                "max_residual": (self.max_residual, "1")}
+
+    @classmethod
+    def from_arrays(cls, data: dict) -> "KPointData":
+        """Inverse of :meth:`to_arrays` (values as read back from the checkpoint)."""
+        return cls(index=int(data["index"]), weight=float(data["weight"]),
+                   energies=np.asarray(data["energies"]), velocity=np.asarray(data["velocity"]),
+                   d2h=np.asarray(data["d2h"]), gap=np.asarray(data["gap"]),
+                   max_residual=float(data["max_residual"]))
+
+
+def project(bv, mat) -> np.ndarray:
+    """Ψᴴ A Ψ as a replicated (nb, nb) complex numpy array (collective on the BV's communicator)."""
+    M = bv.matProject(mat, bv)
+    try:
+        return np.array(M.getDenseArray(), dtype=complex, copy=True)
+    finally:
+        M.destroy()
+
+
+def block_diagonal_elements(bv, mat, labels) -> np.ndarray:
+    """Ψᴴ A Ψ restricted to the blocks of equal ``labels`` (degenerate clusters), (nb, nb).
+
+    Entries outside the blocks are zero. Cost O(N nb) instead of the O(N nb²) of
+    :func:`project`: Y = AΨ by ``BV.matMult``, then local column products of the
+    distributed dense arrays, summed over the BV's communicator.
+    """
+    nb = len(labels)
+    Y = bv.matMult(mat)
+    try:
+        X = bv.getMat()
+        Ym = Y.getMat()
+        try:
+            xl = X.getDenseArray()
+            yl = Ym.getDenseArray()
+            local = np.zeros((nb, nb), dtype=complex)
+            start = 0
+            while start < nb:
+                stop = start + 1
+                while stop < nb and labels[stop] == labels[start]:
+                    stop += 1
+                local[start:stop, start:stop] = xl[:, start:stop].conj().T @ yl[:, start:stop]
+                start = stop
+        finally:
+            Y.restoreMat(Ym)
+            bv.restoreMat(X)
+    finally:
+        Y.destroy()
+    comm = bv.getComm().tompi4py()
+    out = np.empty_like(local)
+    from mpi4py import MPI  # noqa: PLC0415
+
+    comm.Allreduce(local, out, op=MPI.SUM)
+    return out
+
+
+def _is_zero(mat) -> bool:
+    """True when a Mat has no nonzero entry (∂²h/∂k_d∂k_e, d ≠ e, of a star stencil)."""
+    return mat.norm() == 0.0
+
+
+def diagonal_field_matrix(grid, field, template):
+    """Diagonal PETSc Mat diag(field) (natural (n, n, n) numpy array) on ``template``'s layout."""
+    PETSc, _ = init_petsc()
+    vec = grid.scatter(np.asarray(field, dtype=complex))
+    D = PETSc.Mat().createAIJ(size=template.getSizes(), nnz=(1, 0), comm=template.getComm())
+    D.setUp()
+    D.setDiagonal(vec)
+    D.assemble()
+    vec.destroy()
+    return D
+
+
+def rotate_degenerate(energies, gapmat, tol=DEFAULT_DEGENERACY_TOL):
+    """Unitaries diagonalising ``gapmat`` inside each degenerate cluster.
+
+    Returns (blocks, gaps): blocks = [(start, stop, W_block)] for clusters of size > 1, and
+    gaps[α] = (Wᴴ gapmat W)_αα (real; gapmat is Hermitian for a real Δ(r)).
+    """
+    nb = len(energies)
+    lab = degenerate_clusters(energies, tol)
+    gaps = np.real(np.diag(gapmat)).copy()
+    blocks = []
+    start = 0
+    while start < nb:
+        stop = start + 1
+        while stop < nb and lab[stop] == lab[start]:
+            stop += 1
+        if stop - start > 1:
+            blk = gapmat[start:stop, start:stop]
+            w, v = np.linalg.eigh(0.5 * (blk + blk.conj().T))
+            blocks.append((start, stop, v))
+            gaps[start:stop] = w
+        start = stop
+    return blocks, gaps
+
+
+def _rotate(mats, blocks):
+    """Wᴴ M W for block-diagonal W given as [(start, stop, W_b)]; M (..., nb, nb), in place.
+
+    Cost O(nb² Σ|b|) instead of the O(nb³) of a dense product.
+    """
+    for s0, s1, Wb in blocks:
+        mats[..., s0:s1, :] = np.swapaxes(Wb.conj(), 0, 1) @ mats[..., s0:s1, :]
+        mats[..., :, s0:s1] = mats[..., :, s0:s1] @ Wb
+    return mats
+
+
+def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
+                gap: float = 0.0, gap_field_mat=None, tol=DEFAULT_DEGENERACY_TOL) -> KPointData:
+    """Matrix elements of one solved k-point (collective on the Hamiltonian's communicator).
+
+    ``result`` is an ``EigenResult`` with ``vectors`` (a BV). ``gap``: constant Δ (MeV) used
+    when ``gap_field_mat`` is None; otherwise ``gap_field_mat`` is the diagonal Mat of Δ(r)
+    (:func:`diagonal_field_matrix`) and Δ_αk are its band-diagonal elements after
+    diagonalisation inside degenerate clusters (the velocities are rotated consistently).
+    """
+    bv = result.vectors
+    if bv is None:
+        raise InputError("the eigensolver must return eigenvectors (want_vectors=True)")
+    eps = np.asarray(result.eigenvalues, dtype=float)
+    nb = len(eps)
+    if bv.getActiveColumns()[1] != nb:
+        raise InputError(f"eigenvector basis has {bv.getActiveColumns()[1]} columns, "
+                         f"expected {nb}")
+    vel = np.empty((3, nb, nb), dtype=complex)
+    for d in range(3):
+        dA = hamiltonian.dmatrix(k, d)
+        try:
+            vel[d] = project(bv, dA)
+        finally:
+            dA.destroy()
+    # Only the band-diagonal ⟨α|∂²h|α⟩ enters the formulas; the blocks inside degenerate
+    # clusters are kept so that a rotation of the cluster basis (field gap) stays exact.
+    labels = degenerate_clusters(eps, tol)
+    d2full = np.zeros((3, 3, nb, nb), dtype=complex)
+    for d in range(3):
+        for e in range(d, 3):
+            d2A = hamiltonian.d2matrix(k, d, e)
+            try:
+                if d == e or not _is_zero(d2A):
+                    d2full[d, e] = block_diagonal_elements(bv, d2A, labels)
+            finally:
+                d2A.destroy()
+            d2full[e, d] = d2full[d, e]
+    if gap_field_mat is not None:
+        gm = project(bv, gap_field_mat)
+        blocks, gaps = rotate_degenerate(eps, gm, tol)
+        vel = _rotate(vel, blocks)
+        d2full = _rotate(d2full, blocks)    # block diagonal: stays block diagonal
+    else:
+        gaps = np.full(nb, float(gap))
+    d2h = np.real(np.einsum("ijaa->ija", d2full))
+    maxres = float(np.max(result.residuals)) if len(result.residuals) else 0.0
+    keep = nb
+    if getattr(result, "cut_splits_cluster", False):
+        # The eigensolver's cut falls inside a degenerate cluster: the kept part of that
+        # cluster is an arbitrary subspace, so interband terms with it are basis dependent
+        # (breaks T(Rk) = R T(k) Rᵀ at the 1e-6 level). Drop the whole top cluster.
+        top = labels[-1]
+        keep = int(np.count_nonzero(labels != top))
+        if keep == 0:
+            raise InputError("every computed band belongs to one degenerate cluster; increase nev")
+    return KPointData(index=int(index), weight=float(weight), energies=eps[:keep],
+                      velocity=vel[:, :keep, :keep], d2h=d2h[:, :, :keep], gap=gaps[:keep],
+                      max_residual=maxres)

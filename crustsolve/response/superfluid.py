@@ -1,0 +1,265 @@
+"""Superfluid-density tensor of the inner-crust neutrons from the band structure (issue #5).
+
+:func:`superfluid_density` solves h(k) at the k-points of a mesh (each k-group its share, on
+its own communicator), forms the band-basis matrix elements on the distributed eigenvectors
+(:mod:`crustsolve.response.matrix_elements`), and sums every requested level of theory over
+the Brillouin zone (:mod:`crustsolve.response.bz`). Results are identical (to round-off in the
+order of the sums) for any number of ranks and k-groups.
+
+Levels (physics doc ``shared/physics/crust-superfluidity.md``):
+``normal`` §5.2 Fermi-surface formula (Gaussian smearing extrapolated to σ → 0),
+``tetrahedron`` the same formula by linear tetrahedra with Blöchl corrections (opt-in, see
+:data:`crustsolve.response.bz.DEFAULT_LEVELS`), ``intraband`` §5.3, ``form_a`` and ``form_b`` §5.5,
+plus the local current-field term §5.6 (:func:`crustsolve.response.kernels.local_current_term`)
+reported separately and added by :meth:`SuperfluidResult.scalar` on request.
+
+Units: tensors are n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³ (neutron-mass units of mass density).
+
+Band truncation. The intraband Hessians ∂_i∂_jε_α come from the effective-mass sum rule over
+the *computed* bands, so within the computed set Form B with an infinite window is
+algebraically identical to Form A (tested to 1e-16). The reported Form B uses the finite
+windows (its ``scalar_per_window`` shows the window convergence); the truncation of the band
+set itself is controlled by ``nev`` (``band_margin``), not by Form B. An exact ∂²ε for the
+bands near μ independent of nev (Sternheimer/finite differences in k) is not implemented.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import numpy as np
+
+from ..constants import HBAR2_2MN
+from ..errors import CrustsolveError, ConvergenceError, InputError, check_choice, check_range
+from . import bz
+from .kernels import DEFAULT_DEGENERACY_TOL, local_current_term
+from .matrix_elements import KPointData, diagonal_field_matrix, kpoint_data
+
+#: Gap models (physics doc §5.7 options (i) and (ii)).
+GAP_KINDS = ("constant", "field")
+
+
+@dataclass(frozen=True)
+class GapSpec:
+    """Pairing gap Δ_αk: ``constant`` (``value`` MeV, all bands and k) or ``field`` (the
+    band-diagonal matrix element of the fields' Δ(r), times ``scale``; §5.7 (ii))."""
+
+    kind: str = "constant"
+    value: float = 1.0
+    scale: float = 1.0
+
+    def __post_init__(self):
+        check_choice("gap kind", self.kind, GAP_KINDS)
+        if self.kind == "constant":
+            object.__setattr__(self, "value", check_range("gap", self.value, lo=0.0,
+                                                          unit="MeV"))
+        object.__setattr__(self, "scale", check_range("gap scale", self.scale))
+
+    def describe(self) -> dict:
+        return ({"kind": "constant", "value_MeV": self.value} if self.kind == "constant"
+                else {"kind": "field", "scale": self.scale})
+
+
+@dataclass(frozen=True)
+class CurrentTerm:
+    """Local current-field term input: C_nn(r) (MeV fm⁵) and n_n(r) (fm⁻³), scalars or grids."""
+
+    cnn: object
+    nn: object
+
+    def tensor(self, b0: float) -> np.ndarray:
+        return local_current_term(self.cnn, self.nn, b0)
+
+
+@dataclass(frozen=True)
+class SuperfluidResult:
+    """Superfluid density at every computed level of theory (replicated on all ranks).
+
+    levels : {name: :class:`~crustsolve.response.bz.LevelResult`} (tensors in fm⁻³, no current term).
+    current_term : (3, 3) fm⁻³ or None. density : target n (fm⁻³) or None if μ was fixed;
+    mu_fixed : MeV or None. volume : V_cell (fm³); b0 : ħ²/2m_n used (MeV fm²).
+    nb, nk, nfull : bands per k, k-points computed, full-mesh size. mesh : mesh description.
+    gap : gap model. smearing, windows : MeV. band_margin : min_k ε_top − max μ (MeV).
+    max_residual : largest eigen-residual. u_max : max U (MeV); n_conduction : density of
+    neutrons above max U (fm⁻³; "normal" and "bcs" occupations).
+    """
+
+    levels: Mapping
+    current_term: Optional[np.ndarray]
+    density: Optional[float]
+    mu_fixed: Optional[float]
+    volume: float
+    b0: float
+    nb: int
+    nk: int
+    nfull: int
+    mesh: Mapping
+    gap: Mapping
+    smearing: tuple
+    windows: tuple
+    band_margin: float
+    max_residual: float
+    u_max: float
+    n_conduction: Mapping
+    layout: Mapping = field(default_factory=dict)
+
+    def tensor(self, level: str, current: bool = False) -> np.ndarray:
+        """n_s^{ij} (fm⁻³) of ``level``, with the current-field term if ``current``."""
+        if level not in self.levels:
+            raise InputError(f"level {level!r} was not computed; have {', '.join(self.levels)}")
+        T = np.array(self.levels[level].tensor)
+        if current:
+            if self.current_term is None:
+                raise InputError("no current-field term was computed (give C_nn and n_n)")
+            T = T + self.current_term
+        return T
+
+    def scalar(self, level: str, current: bool = False) -> float:
+        """Tr/3 of :meth:`tensor` (fm⁻³)."""
+        return float(np.trace(self.tensor(level, current)) / 3.0)
+
+    def neutron_density(self, level: str) -> float:
+        """Mean neutron density n̄_n of ``level``'s number equation (fm⁻³)."""
+        return float(self.levels[level].density)
+
+
+def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
+                       levels=bz.DEFAULT_LEVELS, layout=None, density: Optional[float] = None,
+                       mu: Optional[float] = None, smearing=(0.4, 0.3, 0.2),
+                       windows=None, degeneracy_tol: float = DEFAULT_DEGENERACY_TOL,
+                       b0: float = HBAR2_2MN, current: Optional[CurrentTerm] = None,
+                       progress=None, checkpoint=None, resume: bool = False) -> SuperfluidResult:
+    """Superfluid-density tensors of ``levels`` (collective on ``layout.world``).
+
+    Parameters
+    ----------
+    hamiltonian : :class:`~crustsolve.bands.BlochHamiltonian` built on ``layout.kcomm``.
+    kmesh : :class:`~crustsolve.bands.kmesh.KMesh` (reduced meshes are unfolded exactly; with
+        a current field I the mesh must use neither point symmetry nor time reversal).
+    solver : an eigensolver from :func:`crustsolve.bands.eigensolvers.make_eigensolver` with
+        ``want_vectors=True`` (its ``nev`` is the number of bands).
+    gap : :class:`GapSpec`. density / mu : exactly one: mean neutron density n̄_n (fm⁻³) or a
+        fixed chemical potential (MeV). smearing : σ list (MeV) for the normal level.
+    windows : Form B |ξ| windows (MeV), ascending, the last one reported; default
+        (10, 20, 40)·Δ̄ with Δ̄ the constant gap (or max |Δ(r)|·scale).
+    b0 : ħ²/2m_n (MeV fm²) defining m_n in ρ_s/m_n (the functional's bare-mass convention).
+    current : :class:`CurrentTerm` for the local current-field term (optional).
+    progress : ``progress(done, total)`` called on every rank after each round of k-points.
+    checkpoint : a :class:`crustsolve.results.Checkpoint`; every k-point's ingredients
+        (:class:`~crustsolve.response.matrix_elements.KPointData`) are saved there after its
+        round (rank 0 writes). With ``resume``, k-points already complete in it are loaded
+        instead of solved, so an interrupted run continues with identical numbers.
+    """
+    if layout is None:
+        from ..parallel import Layout  # noqa: PLC0415
+
+        layout = Layout.create(hamiltonian.grid.comm, ngroups=1)
+    fields = hamiltonian.fields
+    if fields.has_current and (getattr(kmesh, "symmetry", "none") != "none"
+                               or getattr(kmesh, "time_reversal", False)):
+        raise InputError("a current field I breaks O_h and time reversal: use a full k mesh "
+                         "(symmetry 'none', time_reversal False)")
+    b0 = check_range("b0 = hbar^2/2m_n", b0, lo=0.0, lo_open=True, unit="MeV fm^2")
+    levels = tuple(levels)
+    gap_mat = None
+    if gap.kind == "field":
+        if fields.Delta is None:
+            raise InputError("gap kind 'field' needs a pairing field Delta in the fields")
+        dre = np.real(fields.Delta)
+        if np.max(np.abs(np.imag(fields.Delta)), initial=0.0) > 1e-12 * max(1.0, np.abs(dre).max()):
+            raise InputError("the pairing field Delta(r) must be real (gauge its phase away)")
+        gbar = float(np.abs(dre).max() * abs(gap.scale))
+    else:
+        gbar = float(gap.value)
+    if windows is None:
+        windows = tuple(f * max(gbar, 0.05) for f in (10.0, 20.0, 40.0))
+    windows = tuple(sorted(float(w) for w in windows))
+
+    points = np.asarray(kmesh.points, dtype=float)
+    weights = np.asarray(kmesh.weights, dtype=float)
+    nk = len(points)
+    world = layout.world
+    mine = layout.owned_indices(nk)
+    nrounds = max(world.allgather(len(mine)))
+    kdata = []
+    error = None
+    try:
+        if gap.kind == "field":
+            A0 = hamiltonian.matrix(points[0])
+            try:
+                gap_mat = diagonal_field_matrix(hamiltonian.grid, np.real(fields.Delta) * gap.scale,
+                                                A0)
+            finally:
+                A0.destroy()
+        cached = _load_checkpoint(checkpoint) if (checkpoint is not None and resume) else {}
+        for r in range(nrounds):
+            new = None
+            if r < len(mine) and error is None and mine[r] in cached:
+                if layout.kcomm.rank == 0:
+                    kdata.append(cached[mine[r]])
+            elif r < len(mine) and error is None:
+                ik = mine[r]
+                A = hamiltonian.matrix(points[ik])
+                res = None
+                try:
+                    res = solver.solve(A)
+                    kd = kpoint_data(hamiltonian, points[ik], res, index=ik, weight=weights[ik],
+                                     gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol)
+                    if layout.kcomm.rank == 0:
+                        kdata.append(kd)
+                        new = kd
+                except CrustsolveError as exc:      # raised on every rank of this group
+                    error = (type(exc).__name__, f"k point #{ik}: {exc}")
+                finally:
+                    if res is not None:
+                        res.destroy()
+                    A.destroy()
+            if checkpoint is not None:
+                _save_round(checkpoint, world, new)
+            if progress is not None:
+                base, extra = divmod(nk, layout.ngroups)
+                done = sum(min(r + 1, base + (g < extra)) for g in range(layout.ngroups))
+                progress(done, nk)
+    finally:
+        if gap_mat is not None:
+            gap_mat.destroy()
+    errors = [e for e in world.allgather(error if layout.kcomm.rank == 0 else None) if e]
+    if errors:
+        kind, msg = errors[0]
+        raise (ConvergenceError if kind == "ConvergenceError" else InputError)(msg)
+
+    u_max = float(np.max(fields.U))
+    out = bz.evaluate(kdata, kmesh, volume=fields.a**3, b0=b0, levels=levels, density=density,
+                      mu=mu, smearing=smearing, windows=windows, tol=degeneracy_tol,
+                      u_max=u_max, comm=world)
+    mesh = {"n": int(getattr(kmesh, "n", 0)), "shift": bool(getattr(kmesh, "shift", False)),
+            "symmetry": str(getattr(kmesh, "symmetry", "none")),
+            "time_reversal": bool(getattr(kmesh, "time_reversal", False)),
+            "nk": nk, "nfull": out["nfull"]}
+    return SuperfluidResult(
+        levels=out["levels"], current_term=None if current is None else current.tensor(b0),
+        density=None if density is None else float(density),
+        mu_fixed=None if mu is None else float(mu), volume=fields.a**3, b0=b0, nb=out["nb"],
+        nk=nk, nfull=out["nfull"], mesh=mesh, gap=gap.describe(),
+        smearing=tuple(float(s) for s in smearing), windows=windows,
+        band_margin=out["band_margin"], max_residual=out["max_residual"], u_max=u_max,
+        n_conduction=out["n_conduction"], layout=layout.describe())
+
+
+def _load_checkpoint(checkpoint) -> dict:
+    """{k index: KPointData} of the complete items of ``checkpoint`` (on every rank)."""
+    return {int(key): KPointData.from_arrays(checkpoint.load(key))
+            for key in checkpoint.completed()}
+
+
+def _save_round(checkpoint, world, kd) -> None:
+    """Gather this round's new k-points (group leaders) to world rank 0, which writes them."""
+    from ..results import Checkpoint  # noqa: PLC0415
+
+    new = world.gather(kd, root=0)
+    if world.rank == 0:
+        local = Checkpoint(checkpoint.path, None, checkpoint.group)
+        for item in new:
+            if item is not None:
+                local.save(f"{item.index:06d}", item.to_arrays())
+    world.Barrier()
