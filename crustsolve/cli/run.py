@@ -1,0 +1,160 @@
+"""``crustsolve run``: the main job.
+
+* ``crustsolve run`` — the embedded default layer (BSk24, n̄ = 0.03 fm⁻³, bcc, quick preset);
+* ``crustsolve run RUN.toml`` — a run file: a layer run (tables ``[layer]``, ``[grid]``,
+  ``[bands]``, ``[kmesh]``, ``[pairing]``, ``[zeropoint]``, see
+  :class:`crustsolve.mainjob.MainJobConfig`), or, if it has a top-level ``fields = "FILE.h5"``,
+  the superfluid-density stage on user-supplied fields
+  (:class:`crustsolve.response.driver.ResponseRunConfig`);
+* flags override the run file, which overrides the preset.
+"""
+from __future__ import annotations
+
+from ..errors import ConfigError
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "run", help="the main job: superfluid fraction, m_n*, m_I* of a crustal layer",
+        description="Superfluid fraction, effective neutron and ion masses of an inner-crust "
+                    "layer at every level of theory, with zero-point motion of the ions and a "
+                    "hydrodynamic comparison. Without arguments: BSk24, n̄ = 0.03 fm^-3, bcc, "
+                    "quick preset.")
+    p.add_argument("config", nargs="?", help="TOML run file (optional)")
+    p.add_argument("--preset", choices=("quick", "standard", "production"))
+    p.add_argument("--functional", help="functional, e.g. BSk24")
+    p.add_argument("--density", type=float, help="mean baryon density n̄ (fm^-3)")
+    p.add_argument("--lattice", choices=("bcc", "fcc"))
+    p.add_argument("--points", type=int, help="grid points per side of the cube (even)")
+    p.add_argument("--order", type=int, help="finite-difference order")
+    p.add_argument("--kmesh", type=int, help="Monkhorst-Pack points per direction")
+    p.add_argument("--solver", choices=("lapack", "krylovschur", "chebyshev"))
+    p.add_argument("--nbands", type=int, help="bands per k (0 = automatic)")
+    p.add_argument("--gap", type=float, help="constant pairing gap Δ (MeV)")
+    p.add_argument("--no-zeropoint", action="store_true", help="rigid lattice only")
+    p.add_argument("--no-hydro", action="store_true", help="skip the hydrodynamic comparison")
+    p.add_argument("--kgroups", type=int, help="number of k-groups (default: automatic)")
+    p.add_argument("--output", help="results file (default results.h5)")
+    p.add_argument("--plot", help="summary PNG (default results.png; '' for none)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its results file")
+    p.set_defaults(func=run)
+
+
+def _overrides(args) -> dict:
+    o: dict = {}
+
+    def put(section, key, value):
+        if value is not None:
+            (o.setdefault(section, {}) if section else o)[key] = value
+
+    put(None, "preset", args.preset)
+    put("layer", "functional", args.functional)
+    put("layer", "density", args.density)
+    put("layer", "lattice", args.lattice)
+    put("grid", "points", args.points)
+    put("grid", "order", args.order)
+    put("kmesh", "n", args.kmesh)
+    put("bands", "solver", args.solver)
+    put("bands", "nbands", args.nbands)
+    put("pairing", "gap", args.gap)
+    put(None, "kgroups", args.kgroups)
+    put(None, "output", args.output)
+    put(None, "plot", args.plot)
+    if args.no_zeropoint:
+        put("zeropoint", "enabled", False)
+    if args.no_hydro:
+        put(None, "hydro", False)
+    return o
+
+
+def _read_toml(path, comm) -> dict:
+    from ..config import parse_toml_text  # noqa: PLC0415
+
+    text, err = None, None
+    if comm.rank == 0:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            err = f"cannot read run file {path!r}: {exc.strerror}"
+    text, err = comm.bcast((text, err), root=0)
+    if err:
+        raise ConfigError(err)
+    return parse_toml_text(text, path)
+
+
+def run(args, ctx) -> int:
+    data = _read_toml(args.config, ctx.comm) if args.config else {}
+    if "fields" in data:
+        return _run_response(args, ctx, data)
+    from ..mainjob import resolve_config, run_main_job, summary_text  # noqa: PLC0415
+
+    cfg = resolve_config(data, _overrides(args))
+    ctx.petsc()
+    res = run_main_job(cfg, ctx.comm, ctx.log, resume=args.resume)
+    ctx.log.info(summary_text(res))
+    ctx.log.info(f"results written to {cfg.output}")
+    if cfg.plot and ctx.comm.rank == 0:
+        plot_summary(res, cfg.plot)
+        ctx.log.info(f"summary plot written to {cfg.plot}")
+    return 0
+
+
+def _run_response(args, ctx, data) -> int:
+    from ..config import from_dict  # noqa: PLC0415
+    from ..response.driver import ResponseRunConfig, run_config  # noqa: PLC0415
+
+    flags = {k: v for k, v in _overrides(args).items() if v not in ({}, None)}
+    unsupported = sorted(set(flags) - {"output"})
+    if unsupported or args.resume:
+        raise ConfigError("a run file with 'fields' (user-supplied fields) takes its settings "
+                          "from the file; only --output may be given on the command line")
+    if "output" in flags:
+        data = {**data, "output": flags["output"]}
+    cfg = from_dict(ResponseRunConfig, data)
+    ctx.petsc()
+    run_config(cfg, ctx.comm, ctx.log)
+    return 0
+
+
+def plot_summary(res, path) -> None:
+    """Superfluid fraction and m_I*/m_I per level, and the zero-point history (rank 0)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from ..mainjob import LEVEL_LABELS  # noqa: PLC0415
+
+    fin = res.final
+    levels = list(fin.fractions)
+    labels = [LEVEL_LABELS.get(lv, lv) for lv in levels]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    x = range(len(levels))
+    for off, tag, name in ((-0.2, "no_current", "bands only"), (0.2, "with_current", "+ current term")):
+        vals = [fin.fractions[lv].get(tag, float("nan")) for lv in levels]
+        axes[0].bar([i + off for i in x], vals, width=0.4, label=name)
+        mi = [fin.masses[lv].get(tag, {}).get("m_ion_star_over_m_ion", {}).get("profile", float("nan"))
+              for lv in levels]
+        axes[1].bar([i + off for i in x], mi, width=0.4, label=name)
+    if res.hydro:
+        pf = res.hydro["potential_flow"]
+        axes[0].axhline(pf["fraction_of_free"], color="k", ls="--", label="hydrodynamic flow")
+        axes[1].axhline(pf["m_ion_star_over_m_ion"], color="k", ls="--", label="hydrodynamic flow")
+    for ax, title in ((axes[0], r"$\rho_{n,s}/\rho_{n,f}$"), (axes[1], r"$m_I^\star/m_I$")):
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    evs = res.evaluations
+    axes[2].plot([e.index for e in evs], [e.m_ion_c2_out for e in evs], "o-")
+    axes[2].set_xlabel("band calculation (0 = rigid lattice)")
+    axes[2].set_ylabel(r"$m_I^\star c^2$ (MeV)")
+    axes[2].set_title(f"zero-point loop, <δr²> = {res.msd:.3g} fm²")
+    lay = res.layer
+    fig.suptitle(f"{lay.functional}, n̄ = {lay.nbar:g} fm$^{{-3}}$, {lay.lattice}, Z = {lay.Z:g}, "
+                 f"A = {lay.A:.0f} ({res.config.preset} preset)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,136 @@
+"""The main job (issue 7): run files, presets, an end-to-end tiny layer, resume = straight run."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from crustsolve.cli import main
+from crustsolve.errors import ConfigError, InputError
+from crustsolve.mainjob import PRESETS, number_of_bands, resolve_config, BandsConfig
+
+#: A tiny layer: low density (few neutrons per cell), coarse grid, Γ-only... quick to run in CI.
+#: The coarse grid compresses the spectrum, so many bands are needed to pass μ by 2 MeV.
+TINY = {"layer": {"density": 0.001}, "grid": {"points": 12, "order": 4}, "bands": {"nbands": 1250},
+        "kmesh": {"n": 1, "shift": False}, "zeropoint": {"max_iter": 2, "rtol": 1e-3},
+        "plot": ""}
+
+
+def test_presets_and_overrides():
+    q = resolve_config()
+    assert q.preset == "quick" and q.layer.functional == "BSk24" and q.layer.density == 0.03
+    assert q.grid.points == PRESETS["quick"]["grid"]["points"]
+    s = resolve_config({"preset": "standard", "grid": {"points": 30}}, {"layer": {"density": 0.05}})
+    assert s.bands.solver == "krylovschur" and s.grid.points == 30 and s.layer.density == 0.05
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"layr": {}}, r"unknown key\(s\) 'layr'"),
+    ({"layer": {"density": "0.03"}}, r"layer.density must be a number"),
+    ({"layer": {"density": -0.03}}, r"layer.density = -0.03 fm\^-3 is outside the allowed range"),
+    ({"grid": {"points": 13}}, r"grid.points = 13 must be an even number"),
+    ({"preset": "fast"}, r"preset = 'fast' is not one of"),
+    ({"pairing": {"gap": 0}}, r"pairing.gap = 0"),
+    ({"zeropoint": {"smear": "B"}}, r"zeropoint.smear = 'B' is not one of"),
+])
+def test_invalid_run_files(data, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_config(data)
+
+
+def test_number_of_bands():
+    # 2 clusters × N = 100 neutrons → 100 spin-degenerate levels, +15 % buffer
+    assert number_of_bands(BandsConfig(buffer=0.15), 200.0, 10**3) == 115
+    with pytest.raises(InputError, match="grid has only"):
+        number_of_bands(BandsConfig(), 2000.0, 8**3)
+
+
+def test_cli_reports_bad_run_file(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("[layer]\ndensity = 0.03\nfoo = 1\n")
+    assert main(["run", str(path)]) == 2
+    assert "unknown key(s) 'foo' in [layer]" in capsys.readouterr().err
+
+
+def _write_toml(path, data):
+    lines = []
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    for k, v in top.items():
+        lines.append(f"{k} = {v!r}".replace("'", '"'))
+    for sec, d in data.items():
+        if isinstance(d, dict):
+            lines.append(f"[{sec}]")
+            lines += [f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}".replace("'", '"')
+                      for k, v in d.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _summary(path):
+    with h5py.File(path, "r") as fh:
+        g = fh["summary"]
+        return {name: g[name][()] for name in ("msd", "A")} | {
+            f"{lv}/{tag}": g[f"superfluid_fraction/{lv}/{tag}"][()]
+            for lv in g["superfluid_fraction"] for tag in g[f"superfluid_fraction/{lv}"]}
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_tiny_layer_end_to_end_and_resume(comm, shared_tmp_path, monkeypatch):
+    from mpi4py import MPI
+
+    from crustsolve.log import Logger
+    from crustsolve.mainjob import run_main_job
+    from crustsolve.zeropoint import mean_square_displacement
+
+    monkeypatch.chdir(shared_tmp_path)
+    run_file = shared_tmp_path / "tiny.toml"
+    if comm.rank == 0:
+        _write_toml(run_file, {**TINY, "output": "straight.h5"})
+    comm.Barrier()
+    assert main(["run", str(run_file)]) == 0
+    straight = _summary(shared_tmp_path / "straight.h5") if comm.rank == 0 else None
+
+    # every level present, physical range, zero-point loop at a fixed point
+    res = run_main_job(resolve_config({**TINY, "output": "direct.h5"}), comm, Logger(comm))
+    assert res.converged and len(res.evaluations) == 3
+    last = res.evaluations[-1]
+    assert abs(last.m_ion_c2_out - last.m_ion_c2_in) <= 1e-3 * last.m_ion_c2_in
+    n_ion = 2 / (res.layer.lattice_constant ** 3)
+    assert res.msd == pytest.approx(mean_square_displacement(res.layer.Z, n_ion, last.m_ion_c2_out),
+                                    rel=2e-3)
+    # smearing by zero-point motion lowers the normal-state (Fermi-surface) fraction
+    assert res.evaluations[0].fractions["normal"]["no_current"] > last.fractions["normal"]["no_current"]
+    if comm.rank == 0:
+        for key, v in straight.items():
+            if "/" in key:
+                assert 0.0 < v < 1.5, (key, v)
+        assert straight["msd"] > 0
+
+    # the same job on one rank gives the same numbers as on all ranks
+    if comm.size > 1:
+        serial = None
+        if comm.rank == 0:
+            serial = run_main_job(resolve_config({**TINY, "output": "serial.h5"}), MPI.COMM_SELF,
+                                  Logger(MPI.COMM_SELF, verbose=False))
+            for level, tags in last.fractions.items():
+                for tag, v in tags.items():
+                    assert serial.final.fractions[level][tag] == pytest.approx(v, rel=1e-9)
+        comm.Barrier()
+
+    # interrupted run: a copy of the straight run that lost everything after the rigid lattice
+    if comm.rank == 0:
+        import shutil
+        shutil.copy(shared_tmp_path / "straight.h5", shared_tmp_path / "resumed.h5")
+        with h5py.File(shared_tmp_path / "resumed.h5", "a") as fh:
+            del fh["summary"]
+            for name in sorted(fh["evaluations"])[1:]:
+                del fh[f"evaluations/{name}"]
+    comm.Barrier()
+    assert main(["run", str(run_file), "--output", "resumed.h5", "--resume"]) == 0
+    if comm.rank == 0:
+        resumed = _summary(shared_tmp_path / "resumed.h5")
+        assert resumed.keys() == straight.keys()
+        for key in straight:
+            np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-12, err_msg=key)
+    # resuming with another configuration is refused
+    assert main(["run", str(run_file), "--output", "resumed.h5", "--resume", "--gap", "2.0"]) == 2
