@@ -52,16 +52,16 @@ def test_cli_reports_bad_run_file(tmp_path, capsys):
     assert "unknown key(s) 'foo' in [layer]" in capsys.readouterr().err
 
 
+def _toml_value(v):
+    return str(v).lower() if isinstance(v, bool) else repr(v).replace("'", '"')
+
+
 def _write_toml(path, data):
-    lines = []
-    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    for k, v in top.items():
-        lines.append(f"{k} = {v!r}".replace("'", '"'))
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for sec, d in data.items():
         if isinstance(d, dict):
             lines.append(f"[{sec}]")
-            lines += [f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}".replace("'", '"')
-                      for k, v in d.items()]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -134,3 +134,25 @@ def test_tiny_layer_end_to_end_and_resume(comm, shared_tmp_path, monkeypatch):
             np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-12, err_msg=key)
     # resuming with another configuration is refused
     assert main(["run", str(run_file), "--output", "resumed.h5", "--resume", "--gap", "2.0"]) == 2
+
+
+@pytest.mark.slow
+def test_scan_is_resumable(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run_file = tmp_path / "scan.toml"
+    tiny = {**TINY, "zeropoint": {"enabled": False}, "hydro": False, "output": "scan.h5"}
+    _write_toml(run_file, tiny)
+    run_file.write_text("densities = [0.001, 0.0012]\n" + run_file.read_text())
+    assert main(["scan", str(run_file)]) == 0
+    rows = (tmp_path / "scan_scan.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("nbar,Z,A")
+    assert (tmp_path / "scan_scan.png").stat().st_size > 0
+    first = (tmp_path / "scan_0.001.h5").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["scan", str(run_file)]) == 0            # everything complete: nothing recomputed
+    assert "already complete, skipped" in capsys.readouterr().out
+    assert (tmp_path / "scan_0.001.h5").stat().st_mtime_ns == first
+    assert (tmp_path / "scan_scan.csv").read_text().splitlines() == rows
+    bad = tmp_path / "bad.toml"
+    bad.write_text("densities = []\n")
+    assert main(["scan", str(bad)]) == 2

@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import CrustsolveError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("info", "run", "core", "layer", "bands", "star")
+SUBCOMMANDS = ("info", "run", "scan", "core", "layer", "bands", "star")
 
 
 def split_petsc_args(argv):
