@@ -62,6 +62,19 @@ class RunContext:
         return init_petsc(self.petsc_args)
 
 
+def root_io(comm, action) -> None:
+    """Run ``action()`` (file output) on rank 0; an I/O failure is raised on every rank."""
+    err = None
+    if comm.rank == 0:
+        try:
+            action()
+        except OSError as exc:
+            err = str(exc)
+    err = comm.bcast(err, root=0)
+    if err:
+        raise CrustsolveError(err)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crustsolve",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from . import root_io
+
 #: Columns printed for a density range, with their display labels.
 _TABLE_COLUMNS = (
     ("n", "n [fm^-3]"), ("y_p", "y_p"), ("mL_n", "m_n⊕/m"), ("mL_p", "m_p⊕/m"),
@@ -119,21 +121,6 @@ def _fmt(x) -> str:
     return f"{x:.6g}" if 1e-3 <= ax < 1e5 else f"{x:.4e}"
 
 
-def _root_io(ctx, action):
-    """Run ``action()`` on rank 0; broadcast an I/O failure so all ranks raise together."""
-    from ..errors import CrustsolveError  # noqa: PLC0415
-
-    err = None
-    if ctx.comm.rank == 0:
-        try:
-            action()
-        except OSError as exc:
-            err = str(exc)
-    err = ctx.comm.bcast(err, root=0)
-    if err:
-        raise CrustsolveError(err)
-
-
 def _write_csv(path, records, config):
     import csv  # noqa: PLC0415
 
@@ -214,7 +201,7 @@ def run(args, ctx) -> int:
             ctx.log.info("  ".join(f"{_fmt(rec[k]):>{w}}" for (k, _), w in zip(cols, widths)))
 
     if args.csv:
-        _root_io(ctx, lambda: _write_csv(args.csv, records, config))
+        root_io(ctx.comm, lambda: _write_csv(args.csv, records, config))
         ctx.log.info(f"wrote {args.csv}")
     if args.h5:
         import numpy as np  # noqa: PLC0415
@@ -227,6 +214,6 @@ def run(args, ctx) -> int:
         ctx.log.info(f"wrote {args.h5}")
     if args.plot:
         title = f"{config['functional']}, {config['composition']}"
-        _root_io(ctx, lambda: _plot(args.plot, records, title, args.temperature))
+        root_io(ctx.comm, lambda: _plot(args.plot, records, title, args.temperature))
         ctx.log.info(f"wrote {args.plot}")
     return 0

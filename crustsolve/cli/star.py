@@ -9,6 +9,8 @@ and rank 0 alone prints and writes.
 """
 from __future__ import annotations
 
+from . import root_io
+
 #: Columns printed for every star, with their display labels and the scale applied.
 _COLUMNS = (
     ("mass", "M [Msun]", 1.0), ("radius", "R [km]", 1.0),
@@ -97,21 +99,6 @@ def _fmt(x) -> str:
     return f"{x:.5g}" if 1e-3 <= ax < 1e5 else f"{x:.4e}"
 
 
-def _root_io(ctx, action):
-    """Run ``action()`` on rank 0; broadcast an I/O failure so all ranks raise together."""
-    from ..errors import CrustsolveError  # noqa: PLC0415
-
-    err = None
-    if ctx.comm.rank == 0:
-        try:
-            action()
-        except OSError as exc:
-            err = str(exc)
-    err = ctx.comm.bcast(err, root=0)
-    if err:
-        raise CrustsolveError(err)
-
-
 def _write_csv(path, records, config):
     import csv  # noqa: PLC0415
 
@@ -193,7 +180,7 @@ def run(args, ctx) -> int:
         ctx.log.info("  ".join(f"{v:>{w}}" for v, w in zip(cells, widths)))
 
     if args.csv:
-        _root_io(ctx, lambda: _write_csv(args.csv, records, config))
+        root_io(ctx.comm, lambda: _write_csv(args.csv, records, config))
         ctx.log.info(f"wrote {args.csv}")
     if args.h5:
         from ..results import write_results  # noqa: PLC0415
@@ -203,6 +190,6 @@ def run(args, ctx) -> int:
         write_results(args.h5, ctx.comm, datasets, config)
         ctx.log.info(f"wrote {args.h5}")
     if args.plot:
-        _root_io(ctx, lambda: _plot(args.plot, records, eos.name))
+        root_io(ctx.comm, lambda: _plot(args.plot, records, eos.name))
         ctx.log.info(f"wrote {args.plot}")
     return 0
