@@ -156,3 +156,13 @@ def test_scan_is_resumable(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("densities = []\n")
     assert main(["scan", str(bad)]) == 2
+
+
+def test_run_file_paths_are_relative_to_the_file(tmp_path):
+    from crustsolve.cli.run import _relative_to_run_file
+    cfg = tmp_path / "sub" / "run.toml"
+    out = _relative_to_run_file({"fields": "f.h5", "layer": {"table": "t.dat"}, "output": "o.h5"}, cfg)
+    assert out["fields"] == str(tmp_path / "sub" / "f.h5")
+    assert out["layer"]["table"] == str(tmp_path / "sub" / "t.dat")
+    assert out["output"] == "o.h5"                       # outputs stay relative to the cwd
+    assert _relative_to_run_file({"fields": "/abs/f.h5"}, cfg)["fields"] == "/abs/f.h5"

@@ -84,8 +84,24 @@ def _read_toml(path, comm) -> dict:
     return parse_toml_text(text, path)
 
 
+def _relative_to_run_file(data: dict, config_path) -> dict:
+    """Input paths in a run file (``fields``, ``[layer] table``) are relative to the file."""
+    import os  # noqa: PLC0415
+
+    base = os.path.dirname(os.path.abspath(config_path))
+    out = dict(data)
+    if isinstance(out.get("fields"), str) and not os.path.isabs(out["fields"]):
+        out["fields"] = os.path.join(base, out["fields"])
+    layer = out.get("layer")
+    if isinstance(layer, dict) and isinstance(layer.get("table"), str) and layer["table"] \
+            and not os.path.isabs(layer["table"]):
+        out["layer"] = {**layer, "table": os.path.join(base, layer["table"])}
+    return out
+
+
 def run(args, ctx) -> int:
-    data = _read_toml(args.config, ctx.comm) if args.config else {}
+    data = (_relative_to_run_file(_read_toml(args.config, ctx.comm), args.config)
+            if args.config else {})
     if "fields" in data:
         return _run_response(args, ctx, data)
     from ..mainjob import resolve_config, run_main_job, summary_text  # noqa: PLC0415
