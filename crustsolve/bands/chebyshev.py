@@ -82,34 +82,7 @@ import numpy as np
 from ..errors import ConvergenceError, InputError, check_range
 from ..petsc_env import init_petsc
 
-try:  # one result type for every solver (helper 4b's module)
-    from .eigensolvers import EigenResult
-except ImportError:  # pragma: no cover - only while eigensolvers.py is absent
-    from dataclasses import field
-    from typing import Mapping
-
-    @dataclass(frozen=True, eq=False)
-    class EigenResult:  # type: ignore[no-redef]
-        """Compatible stand-in for :class:`crustsolve.bands.eigensolvers.EigenResult`."""
-
-        eigenvalues: np.ndarray
-        residuals: np.ndarray
-        vectors: object
-        iterations: int
-        nconv: int
-        solver: str
-        seconds: float
-        cut_gap: float = math.nan
-        cut_splits_cluster: bool = False
-        settings: Mapping = field(default_factory=dict)
-
-        @property
-        def max_residual(self) -> float:
-            return float(np.max(self.residuals)) if len(self.residuals) else 0.0
-
-        def destroy(self) -> None:
-            if self.vectors is not None:
-                self.vectors.destroy()
+from .eigensolvers import EigenResult  # one result type for every solver
 
 
 #: PETSc log stage/event names (shown by ``-log_view``).
