@@ -7,7 +7,9 @@ Energy per nucleon (crust-composition.md §2.5; the zero of Pearson et al. 2018'
 
 * E_Sky: Skyrme/BSk energy density with 4th-order ETF τ_q, J_q (:mod:`.skyrme_local`, :mod:`.etf`);
 * E_C = (e²/2)∫₀ᴿ Q(r)²/r² dr, Q(r) = 4π∫₀ʳ (n_p − n_e) r'² dr' (point protons, no proton
-  Coulomb exchange: §2.4, tested against the table in §2.8);
+  Coulomb exchange: §2.4, tested against the table in §2.8), plus, by default for BSk
+  functionals, the finite-proton-size correction of :func:`proton_size_coulomb_correction`
+  (single Gaussian folding, r_p = 0.895 fm; ``proton_size=False`` gives point protons);
 * electrons: uniform relativistic Fermi gas n_e = Z/V, with Salpeter's first-order exchange
   (factor Φ(x), §2.4).
 
@@ -38,6 +40,13 @@ from .skyrme_local import energy_density, spin_orbit_strength
 
 #: Radial midpoint-grid points used for cell energies (converged to < 1e-3 keV/nucleon, tests).
 DEFAULT_RADIAL_POINTS = 2000
+
+#: rms radius (fm) of the Gaussian proton charge form factor of the BSk direct Coulomb energy
+#: (:func:`proton_size_coulomb_correction`): 0.895 fm, the value behind the Gaussian exponent
+#: 0.53401666 fm² = (2/3)(0.895 fm)² of the charge density used for BSk ≥ 15 in
+#: ``mgeshelley/etfFinal`` (``srcs/routines.f90``, subroutine ``charge``; crust-composition.md
+#: §2.4), i.e. Sick, Phys. Lett. B 576, 62 (2003), r_p = 0.895(18) fm [recalled — verify].
+PROTON_CHARGE_RADIUS = 0.895
 
 #: Lattice types and clusters per conventional cube (crust-superfluidity.md §2).
 LATTICE_SITES = MappingProxyType({"bcc": 2, "fcc": 4})
@@ -96,8 +105,10 @@ def check_density(functional, nbar) -> float:
 class CellEnergy:
     """Energy per nucleon of a WS cell and its parts (MeV per nucleon).
 
-    ``total`` = nuclear + coulomb + electron_kinetic + electron_exchange + rest_mass_offset,
-    the e_ETF of Pearson et al. 2018 (rest mass m_n c² subtracted).
+    ``total`` = nuclear + coulomb + electron_kinetic + electron_exchange + rest_mass_offset
+    (+ shell), the e_ETF of Pearson et al. 2018 (rest mass m_n c² subtracted).
+    ``coulomb_proton_size`` is the finite-proton-size part of ``coulomb`` (already included in
+    it; 0 with point protons), :func:`proton_size_coulomb_correction`.
     """
 
     total: float
@@ -107,6 +118,7 @@ class CellEnergy:
     electron_exchange: float
     rest_mass_offset: float
     shell: float = 0.0
+    coulomb_proton_size: float = 0.0
 
 
 # ----------------------------------------------------------------------------- electrons
@@ -137,6 +149,57 @@ def electron_chemical_potential(n_e) -> float:
     """Ideal-gas μ_e = √((m_ec²)² + (ħc k_e)²) (MeV, rest mass included; no Coulomb/exchange)."""
     k = (3.0 * np.pi**2 * n_e) ** (1.0 / 3.0)
     return float(math.hypot(M_E_C2, HBARC * k))
+
+
+# ----------------------------------------------------------------------------- proton size
+def uses_proton_size(functional) -> bool:
+    """Default of ``proton_size``: True for the Brussels–Montreal (BSk) functionals, whose
+    published ETF(SI) crust energies include it; False otherwise (SLy4: point protons)."""
+    return get_functional(functional).name.upper().startswith("BSK")
+
+
+def proton_size_coulomb_correction(r, weights, n_jet, rms_radius: float = PROTON_CHARGE_RADIUS
+                                   ) -> float:
+    """Finite-proton-size change of the direct Coulomb energy (MeV per cell, ≤ 0).
+
+    Single Gaussian folding: the point protons n_p sit in the potential of the charge density
+    ρ_ch = G ∗ n_p, with G a normalised Gaussian of mean-square radius ⟨r²⟩ = ``rms_radius``²:
+
+        ΔE = (e²/2) ∫ n_p (G ∗ φ − φ) d³r,   φ(r) = ∫ n_p(r') / |r − r'| d³r'
+
+    (equivalently, both densities folded with a Gaussian of ⟨r²⟩/2). The electrons keep
+    interacting with the point protons. With the heat kernel G ∗ φ = exp(s∇²) φ, s = ⟨r²⟩/6,
+    and ∇²φ = −4π n_p, this is the local series (derived; tested against the closed form
+    for a Gaussian density and against a direct radial convolution)
+
+        ΔE = −2π e² [ s ∫ n_p² − (s²/2) ∫ |∇n_p|² + (s³/6) ∫ (∇²n_p)² ] + O(s⁴),
+
+    whose truncation error is ≲ 1e-4 of ΔE for the crust clusters (< 2 eV/nucleon); to first
+    order ΔE = −(π/3) e² ⟨r²⟩ ∫ n_p² d³r.
+
+    Source and status: this is the convention implied by the BSk24 ETFSI table of Pearson et
+    al., MNRAS 481, 2994 (2018) (crust-composition.md §2.8), not read in the paper. With point
+    protons crustsolve's e_ETF of the tabulated profiles exceeds the table by Δe = κ ∫n_p²d³r/A
+    with κ = 1.196 MeV fm³ constant to 0.5 % over 2.7e-4 ≤ n̄ ≤ 0.013 fm⁻³ (BSk22/25/26 tables:
+    1.185–1.206, also for Z = 50), i.e. a Coulomb finite-size term; an exact single Gaussian
+    folding fits it with r_p = 0.898 ± 0.001 fm, the 0.895 fm proton charge radius of the
+    Gaussian form factor coded for BSk functionals in ``mgeshelley/etfFinal`` (which folds
+    both densities and so gets twice the correction) leaves ≤ 0.11 keV/nucleon in every row.
+    No neutron form factor: the table excludes one (∫n_n n_p/∫n_p² varies 2→5 while κ is fixed).
+
+    ``r``, ``weights``: radial grid and volume elements 4πr²dr; ``n_jet``: n_p and its first
+    two radial derivatives (rows 0–2) on that grid.
+    """
+    if not rms_radius >= 0.0:
+        raise InputError(f"proton rms charge radius must be >= 0 fm, got {rms_radius!r}")
+    r = np.asarray(r, dtype=float)
+    n, dn, d2n = n_jet[0], n_jet[1], n_jet[2]
+    lap = d2n + 2.0 * dn / r
+    s = rms_radius**2 / 6.0
+    w = np.asarray(weights, dtype=float)
+    series = (s * np.sum(w * n * n) - 0.5 * s * s * np.sum(w * dn * dn)
+              + s**3 / 6.0 * np.sum(w * lap * lap))
+    return float(-2.0 * np.pi * E2 * series)
 
 
 # ----------------------------------------------------------------------------- radial fields
@@ -179,11 +242,16 @@ def radial_solution(functional, neutron: OnsiProfile, proton: OnsiProfile, *, or
 
 def cell_energy(functional, nbar: float, Z: float, neutron: OnsiProfile, proton: OnsiProfile, *,
                 order: int = 4, npts: int = DEFAULT_RADIAL_POINTS, electron_exchange: bool = True,
-                shell_correction: Optional[Callable] = None) -> CellEnergy:
+                shell_correction: Optional[Callable] = None, proton_size: Optional[bool] = None,
+                proton_radius: float = PROTON_CHARGE_RADIUS) -> CellEnergy:
     """e_ETF (MeV/nucleon) of a WS cell with the given profiles (module docstring).
 
     ``Z`` is the number of protons per cell (fixes n_e = Z/V); A = n̄ V with V = 4πR³/3.
     The profiles are used as given (they are not renormalised to Z).
+    ``proton_size``: add the finite-proton-size Coulomb correction
+    (:func:`proton_size_coulomb_correction`, rms radius ``proton_radius``); None = the
+    functional's default (:func:`uses_proton_size`: on for BSk, off for SLy4); False = point
+    protons (the convention before issue #6 was resolved).
     """
     p = get_functional(functional)
     R = neutron.R
@@ -201,6 +269,11 @@ def cell_energy(functional, nbar: float, Z: float, neutron: OnsiProfile, proton:
     Q = np.cumsum(sol.weights * np_[0]) - n_e * 4.0 * np.pi * edges**3 / 3.0
     integ = Q**2 / edges**2
     E_C = 0.5 * E2 * h * (np.sum(integ) - 0.5 * integ[-1])
+    if proton_size is None:
+        proton_size = uses_proton_size(p)
+    E_fs = (proton_size_coulomb_correction(sol.r, sol.weights, np_, proton_radius)
+            if proton_size else 0.0)
+    E_C += E_fs
     E_ek = float(electron_kinetic_energy_density(n_e)) * V
     E_ex = float(electron_exchange_energy_density(n_e)) * V if electron_exchange else 0.0
     E_rest = Z * (M_P_C2 + M_E_C2 - M_N_C2)
@@ -209,7 +282,8 @@ def cell_energy(functional, nbar: float, Z: float, neutron: OnsiProfile, proton:
         E_sh = float(shell_correction(p, nbar, Z, neutron, proton))
     total = (E_nuc + E_C + E_ek + E_ex + E_rest + E_sh) / A
     return CellEnergy(total=total, nuclear=E_nuc / A, coulomb=E_C / A, electron_kinetic=E_ek / A,
-                      electron_exchange=E_ex / A, rest_mass_offset=E_rest / A, shell=E_sh / A)
+                      electron_exchange=E_ex / A, rest_mass_offset=E_rest / A, shell=E_sh / A,
+                      coulomb_proton_size=E_fs / A)
 
 
 # ----------------------------------------------------------------------------- Layer
@@ -370,13 +444,16 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
                    lattice: str = "bcc", start=None, order: int = 4,
                    npts: int = DEFAULT_RADIAL_POINTS, electron_exchange: bool = True,
                    shell_correction: Optional[Callable] = None, tol: float = 1e-10,
-                   check_crust: bool = True) -> Layer:
+                   check_crust: bool = True, proton_size: Optional[bool] = None,
+                   proton_radius: float = PROTON_CHARGE_RADIUS) -> Layer:
     """Minimise e_ETF over (A, C_n, a_n, n_Λn, C_p, a_p) at fixed n̄ and Z → :class:`Layer`.
 
     ``Z`` defaults to the functional's equilibrium Z (:data:`CRUST_RANGES`; 40 for BSk24).
     Bounded quasi-Newton (L-BFGS-B) on scaled variables from :func:`initial_guess` (or
     ``start``), restarted once from its own result. Raises ConvergenceError if the optimiser
     fails or ends on a bound, InputError for densities outside the inner crust.
+    ``proton_size``, ``proton_radius``: Coulomb finite-proton-size convention, as in
+    :func:`cell_energy` (default: on for BSk functionals).
     """
     from scipy.optimize import minimize  # noqa: PLC0415
 
@@ -407,7 +484,8 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
             if not (0.0 < pro.n_lambda < 0.2 and 0.0 < neu.n_lambda < 0.2):
                 return 1e3
             return cell_energy(p, nbar, Z, neu, pro, order=order, npts=npts,
-                               electron_exchange=electron_exchange).total
+                               electron_exchange=electron_exchange, proton_size=proton_size,
+                               proton_radius=proton_radius).total
         except InputError:
             return 1e3  # outside the physical domain (n_Bn < 0, C > R): reject the step
 
@@ -434,7 +512,8 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
                                f"of {', '.join(names[i] for i in on_bound)}: no interior minimum")
     neu, pro = unpack(y)
     en = cell_energy(p, nbar, Z, neu, pro, order=order, npts=npts,
-                     electron_exchange=electron_exchange, shell_correction=shell_correction)
+                     electron_exchange=electron_exchange, shell_correction=shell_correction,
+                     proton_size=proton_size, proton_radius=proton_radius)
     A = float(y[0] * scale[0])
     V = 4.0 * np.pi * neu.R**3 / 3.0
     # Two pressures: the edge pressure (gas + electrons; the table's P) and, for information,
@@ -447,7 +526,8 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
         nn_, pp_ = profiles_from_parameters(nb, Z, A_, C_n, a_n, nl_n, C_p, a_p,
                                             n_B_p=math.exp(y[6]), npts=npts)
         return cell_energy(p, nb, Z, nn_, pp_, order=order, npts=npts,
-                           electron_exchange=electron_exchange).total
+                           electron_exchange=electron_exchange, proton_size=proton_size,
+                           proton_radius=proton_radius).total
 
     dn = 1e-4 * nbar
     P = nbar**2 * (e_at(nbar + dn) - e_at(nbar - dn)) / (2.0 * dn)
@@ -479,12 +559,14 @@ def scan_z(functional, nbar: float, Zs, **kw) -> tuple:
 def layer_from_profiles(functional, nbar: float, Z: float, A: float, neutron: OnsiProfile,
                         proton: OnsiProfile, *, lattice: str = "bcc", source: str = "",
                         mu_n=None, mu_e=None, mu_p=None, e_etf=None, pressure=None,
-                        npts: int = DEFAULT_RADIAL_POINTS) -> Layer:
+                        npts: int = DEFAULT_RADIAL_POINTS, proton_size: Optional[bool] = None
+                        ) -> Layer:
     """A :class:`Layer` from given profiles (e.g. a published table); energies recomputed
-    with crustsolve's ETF unless ``e_etf`` is given (then ``energies`` still holds ours)."""
+    with crustsolve's ETF unless ``e_etf`` is given (then ``energies`` still holds ours).
+    ``proton_size`` as in :func:`cell_energy`."""
     p = get_functional(functional)
     check_choice("lattice", lattice, tuple(LATTICE_SITES))
-    en = cell_energy(p, nbar, Z, neutron, proton, npts=npts)
+    en = cell_energy(p, nbar, Z, neutron, proton, npts=npts, proton_size=proton_size)
     V = 4.0 * np.pi * neutron.R**3 / 3.0
     e = en.total if e_etf is None else float(e_etf)
     P = edge_pressure(p, Z, neutron.R, neutron.n_B, proton.n_B) if pressure is None else float(pressure)
@@ -497,8 +579,9 @@ def layer_from_profiles(functional, nbar: float, Z: float, A: float, neutron: On
 
 
 __all__ = ["CRUST_RANGES", "CellEnergy", "CrustRange", "DEFAULT_RADIAL_POINTS", "LATTICE_SITES",
-           "Layer", "RadialSolution", "cell_energy", "edge_pressure", "check_density", "crust_range",
+           "Layer", "PROTON_CHARGE_RADIUS", "RadialSolution", "cell_energy", "edge_pressure",
+           "check_density", "crust_range",
            "electron_chemical_potential", "electron_exchange_energy_density",
            "electron_kinetic_energy_density", "gas_chemical_potential", "initial_guess",
            "layer_from_profiles", "minimise_layer", "profiles_from_parameters",
-           "radial_solution", "scan_z"]
+           "proton_size_coulomb_correction", "radial_solution", "scan_z", "uses_proton_size"]
