@@ -50,7 +50,7 @@ def cosine_file(comm, shared_tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("solver", ["krylovschur", "lapack"])
+@pytest.mark.parametrize("solver", ["krylovschur", "chebyshev", "lapack"])
 def test_cli_mesh_matches_dense(comm, cosine_file, shared_tmp_path, capsys, solver):
     out = shared_tmp_path / f"bands_{solver}.h5"
     rc = main(["bands", str(cosine_file), "--order", "4", "--nev", str(NEV), "--kmesh", "3",
@@ -146,6 +146,29 @@ def test_driver_groups_do_not_change_results(comm):
 
 
 @pytest.mark.mpi
+def test_driver_chebyshev_warm_start_along_a_path(comm):
+    """Chebyshev along a k-path: each k starts from the previous one of the group's chunk.
+    Warm and cold runs give the dense energies; warm starts save filter passes."""
+    fields = Fields.gaussian_wells(12, A, depth=40.0, radius=3.0, lattice="bcc")
+    path = kpath(A, "GX", 4)
+    runs = {}
+    for warm in (True, False):
+        layout = Layout.create(comm, ngroups=1)
+        try:
+            runs[warm] = compute_bands(
+                fields, path, SolverSettings(kind="chebyshev", nev=NEV, tol=1e-10,
+                                             warm_start=warm), layout, order=4)
+        finally:
+            layout.free()
+    ref = dense_reference(fields, path.points, NEV)
+    for data in runs.values():
+        np.testing.assert_allclose(data.energies, ref, atol=1e-8)
+        assert data.max_residual <= 1e-10
+    assert runs[True].iterations[0] == runs[False].iterations[0]      # k0 is cold in both
+    assert runs[True].iterations[1:].sum() < runs[False].iterations[1:].sum()
+
+
+@pytest.mark.mpi
 def test_driver_raises_on_every_rank(comm):
     fields = Fields.separable_cosine(N, A, V)
     layout = Layout.create(comm, ngroups=comm.size)
@@ -198,6 +221,11 @@ def test_memory_estimate():
     assert set(est.describe(2)) >= {"group_total_GB", "per_rank_GB", "ncv"}
     with pytest.raises(InputError):
         estimate_memory(100, 7, 10, kind="arpack")
+    # Chebyshev: blocks of nb = nev + ⌈0.15 nev⌉ columns (X, Y, Z, TSQR work, warm start)
+    cheb = estimate_memory(npts, 19, 1000, kind="chebyshev")
+    assert cheb.ncv == 1150
+    assert cheb.basis_bytes + cheb.eigenvector_bytes >= 5 * npts * 1150 * 16
+    assert cheb.projected_bytes == 5 * 1150**2 * 16   # replicated, ≪ the blocks
 
 
 def test_multiplicity_check_policy():

@@ -21,7 +21,7 @@ def test_presets_and_overrides():
     assert q.preset == "quick" and q.layer.functional == "BSk24" and q.layer.density == 0.03
     assert q.grid.points == PRESETS["quick"]["grid"]["points"]
     s = resolve_config({"preset": "standard", "grid": {"points": 30}}, {"layer": {"density": 0.05}})
-    assert s.bands.solver == "krylovschur" and s.grid.points == 30 and s.layer.density == 0.05
+    assert s.bands.solver == "chebyshev" and s.grid.points == 30 and s.layer.density == 0.05
 
 
 @pytest.mark.parametrize("data, match", [

@@ -30,7 +30,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 
 from ..errors import ConvergenceError, CrustsolveError, InputError, check_choice
-from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver
+from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver, solve_warm
 from .kmesh import little_group_order
 
 
@@ -51,6 +51,8 @@ class SolverSettings:
     #: Krylov–Schur multiplicity check: "auto" (only at k with a non-trivial little group
     #: in O_h, where symmetry can force degeneracies), "always" or "never".
     multiplicity_check: str = "auto"
+    #: Chebyshev only: start each k-point from the previous one of the group's chunk.
+    warm_start: bool = True
 
     def __post_init__(self):
         check_choice("multiplicity_check", self.multiplicity_check, ("auto", "always", "never"))
@@ -182,8 +184,11 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
         raise InputError("k points contain NaN or infinite components")
     # Validates the settings on every rank; the second variant skips the multiplicity check
     # at generic k (see SolverSettings.multiplicity_check).
-    solvers = {True: settings.make(want_vectors=False, verify_multiplicity=True),
-               False: settings.make(want_vectors=False, verify_multiplicity=False)}
+    # Chebyshev warm starts need the previous k-point's vectors (one block of nb columns).
+    warm = settings.warm_start and settings.kind == "chebyshev"
+    solvers = {True: settings.make(want_vectors=warm, verify_multiplicity=True),
+               False: settings.make(want_vectors=warm, verify_multiplicity=False)}
+    previous = None
     nk = len(pts)
     n = fields.n
     if settings.nev > n**3:
@@ -221,7 +226,12 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
                 A = H.matrix(pts[ik])
                 t1 = time.perf_counter()
                 try:
-                    res = solvers[settings.verify_at(pts[ik], fields.a)].solve(A)
+                    res = solve_warm(solvers[settings.verify_at(pts[ik], fields.a)], A,
+                                     previous)
+                    if warm:
+                        if previous is not None:
+                            previous.destroy()
+                        previous = res
                     report = KPointReport(
                         index=ik, group=layout.group, k=tuple(pts[ik].tolist()),
                         energies=res.eigenvalues, residuals=res.residuals,
@@ -265,6 +275,8 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
                 raise cls(f"k point #{rep.index} k = {np.round(rep.k, 6).tolist()} fm^-1: "
                           f"{rep.error}")
     finally:
+        if previous is not None:
+            previous.destroy()
         if H is not None:
             H.destroy()
         grid.destroy()

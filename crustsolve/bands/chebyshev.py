@@ -75,7 +75,7 @@ import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, ClassVar, Optional
 
 import numpy as np
 
@@ -334,6 +334,9 @@ def _check_int(name, value, lo):
 class ChebyshevSolver:
     """Block Chebyshev-filtered subspace iteration for the lowest ``nev`` eigenpairs.
 
+    ``solve(A, initial=previous_result)`` warm-starts from another k-point's vectors
+    (:attr:`takes_warm_start`; the drivers pass the previous k-point of their chunk).
+
     Parameters
     ----------
     nev : wanted eigenpairs (bands).
@@ -363,8 +366,9 @@ class ChebyshevSolver:
     extend_clusters : return the whole degenerate cluster at the cut (more than nev).
     cluster_tol : relative degeneracy tolerance, default max(1e-6, 10 tol).
     check_hermitian : randomized Hermiticity check of A (InputError if it fails).
-    keep_buffer : return all nb columns in ``vectors`` (the first m are the eigenvectors,
-        the rest the buffer Ritz vectors): the best warm start for the next k-point.
+    keep_buffer : keep all nb columns in ``vectors``: the m eigenvectors are the active
+        columns, the buffer Ritz vectors follow them (inactive): the best warm start for the
+        next k-point (``solve(A, initial=result)`` uses every column of the BV).
     seed : seed of the random start block and Lanczos vector (results do not depend on
         the number of ranks: SLEPc generates random BV columns globally).
     monitor : optional callable ``monitor(iteration, nconv, max_residual, degree)``,
@@ -393,6 +397,9 @@ class ChebyshevSolver:
     keep_buffer: bool = False
     seed: int = 0
     monitor: Optional[Callable] = None
+
+    #: The drivers pass the previous k-point's result as ``initial`` (ClassVar, not a field).
+    takes_warm_start: ClassVar[bool] = True
 
     def __post_init__(self):
         _check_int("nev (number of bands)", self.nev, 1)
@@ -493,12 +500,14 @@ class ChebyshevSolver:
             X.orthogonalize(None)  # second pass: CholQR2 / SVQB2
 
     def _rayleigh_ritz(self, PETSc, A, X, W, lock, nb, comm):
-        """RR on columns lock..nb; returns Ritz values and absolute residual norms."""
+        """RR on columns lock..nb; returns Ritz values, absolute residual norms and the
+        number of matrix–vector products."""
         X.setActiveColumns(lock, nb)
         W.setActiveColumns(lock, nb)
         X.matMult(A, W)
         M = W.dot(X)  # Xᴴ A X on the active block
         n = nb - lock
+        nspmv = n
         w = np.empty(n)
         Q = np.empty((n, n), dtype=complex)
         status = np.zeros(1, dtype=np.int64)
@@ -531,16 +540,35 @@ class ChebyshevSolver:
         Qm = _seq_dense(PETSc, full)
         try:
             X.multInPlace(Qm, lock, nb)
-            W.multInPlace(Qm, lock, nb)
+            # W ← W Q costs 8·N·n² flops (ZGEMM), W ← A X 8·N·n·nnz (SpMM, ~4× slower per
+            # flop here): for n ≫ nnz per row the fresh product is several times cheaper, and
+            # exact (no accumulated rounding in the residuals).
+            if n > 4 * self._nnz_per_row(A):
+                X.matMult(A, W)
+                nspmv += n
+            else:
+                W.multInPlace(Qm, lock, nb)
         finally:
             Qm.destroy()
+        r2 = np.zeros(nb - lock)
         with _local(X) as xl, _local(W) as wl:
-            r2 = np.sum(np.abs(wl - xl * w[np.newaxis, :]) ** 2, axis=0) if xl.size else \
-                np.zeros(nb - lock)
+            # In column chunks: a whole-block temporary would be another N × n array.
+            for j in range(0, xl.shape[1] if xl.size else 0, 64):
+                d = wl[:, j:j + 64] - xl[:, j:j + 64] * w[np.newaxis, j:j + 64]
+                r2[j:j + 64] = np.einsum("ij,ij->j", d.real, d.real) + \
+                    np.einsum("ij,ij->j", d.imag, d.imag)
         from mpi4py import MPI  # noqa: PLC0415
 
         r2 = comm.reduce(np.ascontiguousarray(r2, dtype=float), op=MPI.SUM, root=0)
-        return w, comm.bcast(None if r2 is None else np.sqrt(r2), root=0)
+        return w, comm.bcast(None if r2 is None else np.sqrt(r2), root=0), nspmv
+
+    @staticmethod
+    def _nnz_per_row(A) -> float:
+        """Average stored nonzeros per row of A (collective; 1 for matrices without info)."""
+        try:
+            return max(1.0, float(A.getInfo(A.InfoType.GLOBAL_SUM)["nz_used"]) / A.getSize()[0])
+        except Exception:  # noqa: BLE001 - shell matrices: treat as sparse
+            return 1.0
 
     def _needed(self, mu, res, nev):
         """Columns that must converge: 0..nev−1 and any pair that may join the cut cluster."""
@@ -687,6 +715,8 @@ class ChebyshevSolver:
         Y = Z = None
         history = []
         degrees = []
+        active = []   # unlocked columns in each filter pass (for flop counts)
+        spmv_filter = 0  # column products inside the filter (the rest: Rayleigh–Ritz)
         spmv = 0
         try:
             Y = X.duplicate()
@@ -716,8 +746,8 @@ class ChebyshevSolver:
                 nonlocal spmv
                 tr = time.perf_counter()
                 with _logged(PETSc, "crust_rr"):
-                    w, r = self._rayleigh_ritz(PETSc, A, X, Z, lock, nb, comm)
-                spmv += nb - lock
+                    w, r, nspmv = self._rayleigh_ritz(PETSc, A, X, Z, lock, nb, comm)
+                spmv += nspmv
                 times["rr"] += time.perf_counter() - tr
                 mu[lock:] = w
                 res[lock:] = r / np.maximum(1.0, np.abs(w))
@@ -745,9 +775,16 @@ class ChebyshevSolver:
             if initial is not None or nb == N:
                 to = time.perf_counter()
                 with _logged(PETSc, "crust_orth"):
-                    X.setActiveColumns(0, nb)
-                    # TSQR once for a warm start: the given block may be rank deficient.
-                    self._orthonormalize(SLEPc, X, "tsqr")
+                    # TSQR once for a warm start: the given block may be rank deficient. The
+                    # vectors of an EigenResult are orthonormal already (in the u-gauge the
+                    # inner product does not depend on k), so then only the random fill is
+                    # orthonormalised, against them (saves one O(N nb²) step per k).
+                    given_orthonormal = (initial is not None and ncopied > 0 and
+                                         (isinstance(initial, EigenResult)
+                                          or hasattr(initial, "eigenvalues")))
+                    X.setActiveColumns(ncopied if given_orthonormal else 0, nb)
+                    if X.getActiveColumns()[0] < nb:
+                        self._orthonormalize(SLEPc, X, "tsqr")
                 times["orth"] += time.perf_counter() - to
                 rr_step()
                 assess()
@@ -771,8 +808,10 @@ class ChebyshevSolver:
                         bv.setActiveColumns(lock, nb)
                     self._filter(A, X, Y, Z, degs, a, b, a0, lock)
                 spmv += int(np.sum(degs))
+                spmv_filter += int(np.sum(degs))
                 times["filter"] += time.perf_counter() - tf
                 degrees.append(degree)
+                active.append(nb - lock)
                 kind = self.orth
                 if kind in ("svqb", "chol"):
                     # Predicted condition of the filtered block (ChASE): amplification of
@@ -832,16 +871,19 @@ class ChebyshevSolver:
                 "lanczos_upper": bounds.lanczos_upper,
                 "gershgorin_upper": bounds.gershgorin_upper, "initial_cut": bounds.cut,
                 "lanczos_steps": bounds.steps, "warm_start": initial is not None,
-                "warm_columns": ncopied, "spmv": int(spmv), "locked": int(lock),
+                "warm_columns": ncopied, "spmv": int(spmv), "spmv_filter": int(spmv_filter),
+                "locked": int(lock),
                 "cluster_needed": int(np.count_nonzero(need)),
                 "cut_gap_converged": bool(m < nb and conv[m]),
                 "buffer_columns": int(nb - m) if self.keep_buffer else 0,
-                "times": dict(times), "history": history,
+                "times": dict(times), "history": history, "active_columns": active,
             }
             if self.want_vectors:
                 if not self.keep_buffer:
                     X.resize(m, copy=True)
-                X.setActiveColumns(0, m if not self.keep_buffer else nb)
+                # With keep_buffer the BV still holds all nb columns (the buffer beyond the
+                # active ones), which a warm start at the next k-point uses.
+                X.setActiveColumns(0, m)
                 vectors, X = X, None
             else:
                 vectors = None

@@ -498,6 +498,20 @@ class DenseSolver(_SolverBase):
         return self._finish(comm, w, res, len(w), 1, "lapack", t0, settings, make_vectors)
 
 
+def solve_warm(solver, A, previous=None):
+    """``solver.solve(A)``, warm-started from ``previous`` when the solver takes one.
+
+    ``previous`` is the :class:`EigenResult` (with vectors) of a nearby k-point solved with
+    the same solver; in the u-gauge its periodic parts are the right start at the next k
+    (numerics §2 item 9). Solvers without ``takes_warm_start`` (Krylov–Schur, dense) ignore
+    it. Collective on A's communicator.
+    """
+    if (previous is not None and getattr(solver, "takes_warm_start", False)
+            and previous.vectors is not None):
+        return solver.solve(A, initial=previous)
+    return solver.solve(A)
+
+
 def make_eigensolver(kind: str, nev: int, tol: float = 1e-8, max_it: Optional[int] = None,
                      mpd: Optional[int] = None, ncv: Optional[int] = None,
                      options_prefix: str = "crust_", *, buffer: Optional[int] = None,
@@ -537,5 +551,7 @@ def make_eigensolver(kind: str, nev: int, tol: float = 1e-8, max_it: Optional[in
         # Lazy import: chebyshev.py imports EigenResult from this module.
         from .chebyshev import ChebyshevSolver  # noqa: PLC0415
 
-        return ChebyshevSolver(max_it=100 if max_it is None else max_it, **common)
+        # With vectors, keep the buffer columns too: the warm start of the next k-point.
+        return ChebyshevSolver(max_it=100 if max_it is None else max_it,
+                               keep_buffer=want_vectors, **common)
     return DenseSolver(max_size=max_size, **common)

@@ -9,7 +9,15 @@ The estimate counts what dominates (``shared/numerics/solvers-parallel-conventio
   every rank* — the serial part that makes a bounded ``mpd`` matter) and the returned
   eigenvectors (nev columns, distributed);
 * dense LAPACK: the full N×N matrix plus LAPACK's workspace (≈ 2 N² in all with ``zheevr``)
-  and the wanted eigenvectors, all on *rank 0* of the group.
+  and the wanted eigenvectors, all on *rank 0* of the group;
+* Chebyshev (:mod:`crustsolve.bands.chebyshev`): three BVs of nb = nev + buffer columns (the
+  block X and the two recurrence/Rayleigh–Ritz work blocks Y, Z), one more block of
+  workspace for SLEPc's TSQR, and the Lanczos vectors (distributed), the previous k-point's
+  block kept for the warm start (nb columns, distributed), and the projected nb×nb problem
+  (Hermitian matrix, eigenvectors, the sequential rotation matrix and LAPACK workspace:
+  ≈ 5 nb² scalars, replicated). Checked against the measured peak of one cold filter pass
+  at 48³ with nb = 1553 (benchmarks/README.md): 10.7 GB measured, 8.6 GB without the TSQR
+  block — hence that block.
 
 ``distributed_bytes`` is divided among the ranks of a k-group, ``replicated_bytes`` is held by
 every rank, ``root_bytes`` only by rank 0 of the group. Per-rank figures are upper bounds of
@@ -28,7 +36,10 @@ SCALAR_BYTES = 16  # complex128
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """Bytes needed by one k-group for one k-point solve (see module docstring)."""
+    """Bytes needed by one k-group for one k-point solve (see module docstring).
+
+    ``ncv`` is the Krylov basis size (Krylov–Schur) or the block size nb (Chebyshev).
+    """
 
     npoints: int
     nev: int
@@ -102,17 +113,29 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
     npoints : matrix dimension N (grid points n³).
     nnz_per_row : nonzeros per row of the Hamiltonian.
     nev : bands wanted.
-    kind : ``"krylovschur"`` or ``"lapack"``.
+    kind : ``"krylovschur"``, ``"lapack"`` or ``"chebyshev"``.
     ncv, mpd, buffer : Krylov–Schur dimensions; defaults as in
         :func:`crustsolve.bands.eigensolvers.make_eigensolver` (buffer max(4, ⌈0.05 nev⌉),
-        mpd ``default_mpd(nev + buffer)``, ncv = nev + buffer + mpd, capped at N).
+        mpd ``default_mpd(nev + buffer)``, ncv = nev + buffer + mpd, capped at N). For
+        ``"chebyshev"`` the buffer defaults to
+        :func:`crustsolve.bands.chebyshev.default_buffer` and ncv, mpd are ignored.
     n_matrices : AIJ matrices alive at once (1 for energies; 4 with ∂h/∂k).
     index_bytes : 4 or 8 (PETSc built with 64-bit indices).
     """
     N = int(check_range("grid points", npoints, lo=1))
     nnz = int(check_range("nonzeros per row", nnz_per_row, lo=1))
     nev = int(check_range("nev", nev, lo=1))
-    kind = check_choice("eigensolver kind", kind, ("krylovschur", "lapack"))
+    kind = check_choice("eigensolver kind", kind, ("krylovschur", "lapack", "chebyshev"))
+    matrix = n_matrices * (N * nnz * (SCALAR_BYTES + index_bytes) + (N + 1) * index_bytes)
+    if kind == "chebyshev":
+        from .chebyshev import default_buffer  # noqa: PLC0415
+
+        nb = min(N, nev + (default_buffer(nev) if buffer is None else int(buffer)))
+        lanczos = 32  # Lanczos basis of the spectral bounds (30 steps) + work vectors
+        return MemoryEstimate(N, nev, nb, kind, float(matrix),
+                              basis_bytes=float(N) * (4 * nb + lanczos) * SCALAR_BYTES,
+                              eigenvector_bytes=float(N) * nb * SCALAR_BYTES,
+                              projected_bytes=5.0 * nb * nb * SCALAR_BYTES, dense_bytes=0.0)
     buf = max(4, math.ceil(0.05 * nev)) if buffer is None else int(buffer)
     nint = min(N, nev + buf)
     if ncv is None:
@@ -121,7 +144,6 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
         mpd_ = default_mpd(nint) if mpd is None else int(mpd)
         ncv = min(N, nint + mpd_)
     ncv = int(min(N, max(int(ncv), nint)))
-    matrix = n_matrices * (N * nnz * (SCALAR_BYTES + index_bytes) + (N + 1) * index_bytes)
     eigvecs = float(N) * nint * SCALAR_BYTES
     if kind == "lapack":
         return MemoryEstimate(N, nev, 0, kind, float(matrix), 0.0, eigvecs, 0.0,

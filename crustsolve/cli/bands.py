@@ -44,8 +44,13 @@ def register(subparsers):
                         "invariant and carry no current), oh, none (default auto)")
     p.add_argument("--no-time-reversal", action="store_true",
                    help="do not identify k with -k (automatic with a current field)")
-    p.add_argument("--solver", choices=("krylovschur", "lapack"), default="krylovschur",
-                   help="eigensolver (default krylovschur; lapack = dense, small grids only)")
+    p.add_argument("--solver", choices=("krylovschur", "chebyshev", "lapack"),
+                   default="krylovschur",
+                   help="eigensolver (default krylovschur; chebyshev = filtered subspace "
+                        "iteration, warm-started along each group's k-points; lapack = dense, "
+                        "small grids only)")
+    p.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                   help="chebyshev: start every k-point from random vectors")
     p.add_argument("--tol", type=float, default=1e-8, help="residual tolerance (default 1e-8)")
     p.add_argument("--max-it", type=int, default=None, help="Krylov–Schur restarts limit (default 1000)")
     p.add_argument("--mpd", type=int, default=None, help="Krylov–Schur max projected dimension")
@@ -99,7 +104,8 @@ def run(args, ctx) -> int:
     order = DEFAULT_ORDER if args.order is None else args.order
     settings = SolverSettings(kind=args.solver, nev=args.nev, tol=args.tol, max_it=args.max_it,
                               mpd=args.mpd, allow_unconverged=args.allow_unconverged,
-                              multiplicity_check=args.multiplicity_check)
+                              multiplicity_check=args.multiplicity_check,
+                              warm_start=args.warm_start)
     settings.make()  # validate before reading anything big
     fields = Fields.read(args.fields, comm)
     n, a = fields.n, fields.a

@@ -70,7 +70,7 @@ class ResponseRunConfig:
     """Run file of the superfluid-density stage.
 
     fields : field-file path (``crustsolve.bands`` schema). order : FD order. nev : bands per k.
-    solver : "krylovschur" | "lapack"; tol : eigen-residual tolerance (MeV-relative).
+    solver : "krylovschur" | "chebyshev" | "lapack"; tol : eigen-residual tolerance (MeV-relative).
     kmesh : Monkhorst–Pack points per direction; shift : shifted mesh; symmetry : "auto"
     (O_h if the fields are O_h invariant and carry no current), "oh", "none".
     kgroups : number of k-groups (default automatic). density (fm⁻³) or mu (MeV): exactly one.
@@ -83,7 +83,7 @@ class ResponseRunConfig:
     fields: str
     order: int = 4
     nev: int = 50
-    solver: Literal["krylovschur", "lapack"] = "krylovschur"
+    solver: Literal["krylovschur", "chebyshev", "lapack"] = "krylovschur"
     tol: float = 1e-8
     kmesh: int = 4
     shift: bool = False

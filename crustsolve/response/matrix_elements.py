@@ -85,8 +85,12 @@ def block_diagonal_elements(bv, mat, labels) -> np.ndarray:
     distributed dense arrays, summed over the BV's communicator.
     """
     nb = len(labels)
-    Y = bv.matMult(mat)
+    # Y with bv's active columns: bv may hold more (a Chebyshev result keeps its buffer
+    # columns, inactive, for the next k-point's warm start).
+    Y = bv.duplicate()
     try:
+        Y.setActiveColumns(*bv.getActiveColumns())
+        bv.matMult(mat, Y)
         X = bv.getMat()
         Ym = Y.getMat()
         try:

@@ -29,6 +29,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from ..bands.eigensolvers import solve_warm
 from ..constants import HBAR2_2MN
 from ..errors import CrustsolveError, ConvergenceError, InputError, check_choice, check_range
 from . import bz
@@ -183,6 +184,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
     nrounds = max(world.allgather(len(mine)))
     kdata = []
     error = None
+    previous = None   # last solved k-point of this group (Chebyshev warm start)
     try:
         if gap.kind == "field":
             A0 = hamiltonian.matrix(points[0])
@@ -202,7 +204,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 A = hamiltonian.matrix(points[ik])
                 res = None
                 try:
-                    res = solver.solve(A)
+                    res = solve_warm(solver, A, previous)
                     kd = kpoint_data(hamiltonian, points[ik], res, index=ik, weight=weights[ik],
                                      gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol)
                     if layout.kcomm.rank == 0:
@@ -211,6 +213,11 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 except CrustsolveError as exc:      # raised on every rank of this group
                     error = (type(exc).__name__, f"k point #{ik}: {exc}")
                 finally:
+                    if res is not None and getattr(solver, "takes_warm_start", False):
+                        # Keep this k-point's vectors: the warm start of the next one.
+                        if previous is not None:
+                            previous.destroy()
+                        previous, res = res, None
                     if res is not None:
                         res.destroy()
                     A.destroy()
@@ -221,6 +228,8 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 done = sum(min(r + 1, base + (g < extra)) for g in range(layout.ngroups))
                 progress(done, nk)
     finally:
+        if previous is not None:
+            previous.destroy()
         if gap_mat is not None:
             gap_mat.destroy()
     errors = [e for e in world.allgather(error if layout.kcomm.rank == 0 else None) if e]
