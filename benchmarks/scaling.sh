@@ -10,6 +10,8 @@ FIELD=$(realpath "${FIELD:?set FIELD to a field file, e.g. from crustsolve layer
 NEV=${NEV:-400}
 KMESH=${KMESH:-3}
 OUT=$(realpath -m "${OUT:-$(dirname "$0")/out}")
+# The Python that runs crustsolve (the venv of scripts/setup.sh), for the summary below.
+PY=${PYTHON:-$(head -1 "$(command -v crustsolve)" | sed 's/^#!//')}
 mkdir -p "$OUT"
 cd "$OUT"
 export OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
@@ -27,7 +29,7 @@ timed() {  # name, command...
 timed 1 crustsolve bands "${common[@]}" --out scal_1.h5
 timed 2k mpiexec -n 2 crustsolve bands "${common[@]}" --kgroups 2 --out scal_2k.h5
 timed 2d mpiexec -n 2 crustsolve bands "${common[@]}" --kgroups 1 --out scal_2d.h5
-python3 - <<'PY'
+"$PY" - <<'PY'
 import json
 import numpy as np
 from crustsolve.cli.bands import read_bands
