@@ -30,7 +30,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 
 from ..errors import ConvergenceError, CrustsolveError, InputError, check_choice
-from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver, solve_warm
+from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, WarmStartChain, make_eigensolver
 from .kmesh import little_group_order
 
 
@@ -188,7 +188,7 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     warm = settings.warm_start and settings.kind == "chebyshev"
     solvers = {True: settings.make(want_vectors=warm, verify_multiplicity=True),
                False: settings.make(want_vectors=warm, verify_multiplicity=False)}
-    previous = None
+    chain = WarmStartChain()
     nk = len(pts)
     n = fields.n
     if settings.nev > n**3:
@@ -226,12 +226,7 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
                 A = H.matrix(pts[ik])
                 t1 = time.perf_counter()
                 try:
-                    res = solve_warm(solvers[settings.verify_at(pts[ik], fields.a)], A,
-                                     previous)
-                    if warm:
-                        if previous is not None:
-                            previous.destroy()
-                        previous = res
+                    res = chain.solve(solvers[settings.verify_at(pts[ik], fields.a)], A)
                     report = KPointReport(
                         index=ik, group=layout.group, k=tuple(pts[ik].tolist()),
                         energies=res.eigenvalues, residuals=res.residuals,
@@ -275,8 +270,7 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
                 raise cls(f"k point #{rep.index} k = {np.round(rep.k, 6).tolist()} fm^-1: "
                           f"{rep.error}")
     finally:
-        if previous is not None:
-            previous.destroy()
+        chain.close()
         if H is not None:
             H.destroy()
         grid.destroy()

@@ -498,18 +498,37 @@ class DenseSolver(_SolverBase):
         return self._finish(comm, w, res, len(w), 1, "lapack", t0, settings, make_vectors)
 
 
-def solve_warm(solver, A, previous=None):
-    """``solver.solve(A)``, warm-started from ``previous`` when the solver takes one.
+class WarmStartChain:
+    """Solves a sequence of nearby k-points, each warm-started from the one before.
 
-    ``previous`` is the :class:`EigenResult` (with vectors) of a nearby k-point solved with
-    the same solver; in the u-gauge its periodic parts are the right start at the next k
-    (numerics §2 item 9). Solvers without ``takes_warm_start`` (Krylov–Schur, dense) ignore
-    it. Collective on A's communicator.
+    ``chain.solve(solver, A)`` passes the previous result to solvers that take a warm start
+    (``takes_warm_start``: Chebyshev; in the u-gauge the previous k-point's periodic parts are
+    the right start, numerics §2 item 9) and keeps the new result for the next call; other
+    solvers (Krylov–Schur, dense) are called plainly and nothing is kept. The chain owns the
+    kept result: callers destroy a result only if :meth:`keeps` says it is not the kept one,
+    and call :meth:`close` at the end. Collective on A's communicator.
     """
-    if (previous is not None and getattr(solver, "takes_warm_start", False)
-            and previous.vectors is not None):
-        return solver.solve(A, initial=previous)
-    return solver.solve(A)
+
+    def __init__(self):
+        self.previous = None
+
+    def solve(self, solver, A) -> EigenResult:
+        if not getattr(solver, "takes_warm_start", False):
+            return solver.solve(A)
+        res = solver.solve(A, initial=self.previous) if (
+            self.previous is not None and self.previous.vectors is not None) else solver.solve(A)
+        self.close()
+        self.previous = res
+        return res
+
+    def keeps(self, result) -> bool:
+        """Whether ``result`` is held for the next warm start (then the chain destroys it)."""
+        return result is self.previous
+
+    def close(self):
+        if self.previous is not None:
+            self.previous.destroy()
+            self.previous = None
 
 
 def make_eigensolver(kind: str, nev: int, tol: float = 1e-8, max_it: Optional[int] = None,

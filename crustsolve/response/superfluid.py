@@ -29,7 +29,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..bands.eigensolvers import solve_warm
+from ..bands.eigensolvers import WarmStartChain
 from ..constants import HBAR2_2MN
 from ..errors import CrustsolveError, ConvergenceError, InputError, check_choice, check_range
 from . import bz
@@ -184,7 +184,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
     nrounds = max(world.allgather(len(mine)))
     kdata = []
     error = None
-    previous = None   # last solved k-point of this group (Chebyshev warm start)
+    chain = WarmStartChain()   # each k-point of this group starts from the previous one
     try:
         if gap.kind == "field":
             A0 = hamiltonian.matrix(points[0])
@@ -204,7 +204,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 A = hamiltonian.matrix(points[ik])
                 res = None
                 try:
-                    res = solve_warm(solver, A, previous)
+                    res = chain.solve(solver, A)
                     kd = kpoint_data(hamiltonian, points[ik], res, index=ik, weight=weights[ik],
                                      gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol)
                     if layout.kcomm.rank == 0:
@@ -213,12 +213,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 except CrustsolveError as exc:      # raised on every rank of this group
                     error = (type(exc).__name__, f"k point #{ik}: {exc}")
                 finally:
-                    if res is not None and getattr(solver, "takes_warm_start", False):
-                        # Keep this k-point's vectors: the warm start of the next one.
-                        if previous is not None:
-                            previous.destroy()
-                        previous, res = res, None
-                    if res is not None:
+                    if res is not None and not chain.keeps(res):
                         res.destroy()
                     A.destroy()
             if checkpoint is not None:
@@ -228,8 +223,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 done = sum(min(r + 1, base + (g < extra)) for g in range(layout.ngroups))
                 progress(done, nk)
     finally:
-        if previous is not None:
-            previous.destroy()
+        chain.close()
         if gap_mat is not None:
             gap_mat.destroy()
     errors = [e for e in world.allgather(error if layout.kcomm.rank == 0 else None) if e]
