@@ -499,9 +499,9 @@ class ChebyshevSolver:
         if kind in ("svqb", "chol"):
             X.orthogonalize(None)  # second pass: CholQR2 / SVQB2
 
-    def _rayleigh_ritz(self, PETSc, A, X, W, lock, nb, comm):
+    def _rayleigh_ritz(self, PETSc, A, X, W, lock, nb, comm, nnz_per_row):
         """RR on columns lock..nb; returns Ritz values, absolute residual norms and the
-        number of matrix–vector products."""
+        number of matrix–vector products (``nnz_per_row``: A's mean, see below)."""
         X.setActiveColumns(lock, nb)
         W.setActiveColumns(lock, nb)
         X.matMult(A, W)
@@ -543,7 +543,7 @@ class ChebyshevSolver:
             # W ← W Q costs 8·N·n² flops (ZGEMM), W ← A X 8·N·n·nnz (SpMM, ~4× slower per
             # flop here): for n ≫ nnz per row the fresh product is several times cheaper, and
             # exact (no accumulated rounding in the residuals).
-            if n > 4 * self._nnz_per_row(A):
+            if n > 4 * nnz_per_row:
                 X.matMult(A, W)
                 nspmv += n
             else:
@@ -625,7 +625,8 @@ class ChebyshevSolver:
         return np.maximum.accumulate(pred)
 
     def _fill_initial(self, PETSc, A, X, initial, nb):
-        """Copy the warm-start block into X's first columns; returns how many were copied."""
+        """Copy the warm-start block into X's first columns; returns how many were copied
+        and whether they are an EigenResult's vectors (orthonormal)."""
         from mpi4py import MPI  # noqa: PLC0415
 
         N = A.getSize()[0]
@@ -637,7 +638,8 @@ class ChebyshevSolver:
             # Row layouts are per rank: decide together so that all ranks raise or none.
             return bool(comm.allreduce(int(ok_here), op=MPI.MIN))
 
-        if isinstance(initial, EigenResult) or hasattr(initial, "eigenvalues"):
+        from_result = isinstance(initial, EigenResult) or hasattr(initial, "eigenvalues")
+        if from_result:
             initial = initial.vectors
             if initial is None:
                 raise InputError("warm start: the EigenResult carries no vectors")
@@ -652,7 +654,7 @@ class ChebyshevSolver:
             X.setActiveColumns(0, m)
             with _local(X) as xl:
                 xl[:] = arr[:, :m]
-            return m
+            return m, from_result
         if hasattr(initial, "getActiveColumns") and hasattr(initial, "getSizes"):
             (nl, ng), ncols = initial.getSizes()
             if not agree(ng == N and nl == nloc):
@@ -667,7 +669,7 @@ class ChebyshevSolver:
                     xl[:] = il[:, :m]
             finally:
                 initial.setActiveColumns(l0, k0)
-            return m
+            return m, from_result
         vecs = list(initial)
         m = min(len(vecs), nb)
         for j in range(m):
@@ -675,7 +677,7 @@ class ChebyshevSolver:
                 raise InputError(f"warm start: vector {j} has {vecs[j].getSize()} rows, "
                                  f"the matrix {N}")
             X.insertVec(j, vecs[j])
-        return m
+        return m, from_result
 
     # ------------------------------------------------------------------------ solve
     def solve(self, A, initial=None) -> EigenResult:
@@ -699,6 +701,7 @@ class ChebyshevSolver:
                     f"{defect:.3g} > 1e-10); the Chebyshev solver needs a Hermitian matrix")
         nb = min(N, self.nev + self.nbuffer)
         nev = self.nev
+        nnz_per_row = self._nnz_per_row(A)   # once: it picks the cheaper W update in RR
         times = {"bounds": 0.0, "filter": 0.0, "orth": 0.0, "rr": 0.0}
         tb = time.perf_counter()
         bounds = lanczos_bounds(A, steps=self.lanczos_steps, fraction=nb / N,
@@ -721,9 +724,9 @@ class ChebyshevSolver:
         try:
             Y = X.duplicate()
             Z = X.duplicate()
-            ncopied = 0
+            ncopied, given_orthonormal = 0, False
             if initial is not None:
-                ncopied = self._fill_initial(PETSc, A, X, initial, nb)
+                ncopied, given_orthonormal = self._fill_initial(PETSc, A, X, initial, nb)
             if ncopied < nb:
                 X.setActiveColumns(ncopied, nb)
                 rstart, rend = A.getOwnershipRange()
@@ -746,7 +749,8 @@ class ChebyshevSolver:
                 nonlocal spmv
                 tr = time.perf_counter()
                 with _logged(PETSc, "crust_rr"):
-                    w, r, nspmv = self._rayleigh_ritz(PETSc, A, X, Z, lock, nb, comm)
+                    w, r, nspmv = self._rayleigh_ritz(PETSc, A, X, Z, lock, nb, comm,
+                                                      nnz_per_row)
                 spmv += nspmv
                 times["rr"] += time.perf_counter() - tr
                 mu[lock:] = w
@@ -779,9 +783,6 @@ class ChebyshevSolver:
                     # vectors of an EigenResult are orthonormal already (in the u-gauge the
                     # inner product does not depend on k), so then only the random fill is
                     # orthonormalised, against them (saves one O(N nb²) step per k).
-                    given_orthonormal = (initial is not None and ncopied > 0 and
-                                         (isinstance(initial, EigenResult)
-                                          or hasattr(initial, "eigenvalues")))
                     X.setActiveColumns(ncopied if given_orthonormal else 0, nb)
                     if X.getActiveColumns()[0] < nb:
                         self._orthonormalize(SLEPc, X, "tsqr")
