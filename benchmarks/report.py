@@ -20,10 +20,11 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
-ORDER = ("chebyshev", "ks_tuned", "ks_nev", "arpack", "dense")
-MODEL_KIND = {"chebyshev": "chebyshev", "ks_tuned": "krylovschur", "ks_nev": None,
-              "arpack": None, "dense": "lapack"}
+from eigensolvers import evals_filename, memory_model_mb, ratios  # noqa: E402
+
+ORDER = ("chebyshev", "ks_tuned", "ks_nev", "arpack", "dense")   # table rows
 
 
 def _load(paths):
@@ -55,15 +56,6 @@ def _load(paths):
     return grids, machines
 
 
-def _model_mb(slot, name):
-    from crustsolve.bands.memory import estimate_memory  # noqa: PLC0415
-
-    kind = MODEL_KIND.get(name)
-    if kind is None:
-        return None
-    return estimate_memory(slot["N"], slot["nnz_per_row"], slot["nev"], kind=kind).group_bytes / 1e6
-
-
 def _cross_check(slot):
     """max |λ − λ'| at k0 between every pair of solvers whose eigenvalue files exist
     (``eigensolvers.py`` saves them beside its JSON as evals_*_n{n}_o{order}_nev{nev}_k0_{solver}.npy)."""
@@ -75,8 +67,8 @@ def _cross_check(slot):
     for name, rec in slot["solvers"].items():
         if "file" not in rec:
             continue
-        pattern = os.path.join(rec["dir"], f"evals_*_n{slot['n']}_o{slot['order']}_"
-                               f"nev{slot['nev']}_k0_{name}.npy")
+        pattern = os.path.join(rec["dir"], evals_filename("*", slot["n"], slot["order"],
+                                                          slot["nev"], name))
         found = sorted(glob.glob(pattern))
         if found:
             evals[name] = np.load(found[-1])
@@ -94,34 +86,12 @@ def summarise(grids, limits):
         for name, secs in limits.get(slot["n"], {}).items():
             if name not in sol:
                 sol[name] = {"seconds_lower_bound": secs, "note": f"not finished in {secs:.0f} s"}
-        cheb = sol.get("chebyshev")
-        ratios = {}
-        if cheb:
-            cold = cheb["cold_seconds"]
-            for name in ORDER[1:]:
-                rec = sol.get(name)
-                if not rec:
-                    continue
-                if rec.get("seconds") is not None and "error" not in rec:
-                    ratios[f"{name}_over_chebyshev_cold"] = rec["seconds"] / cold
-                elif rec.get("seconds_lower_bound"):
-                    ratios[f"{name}_over_chebyshev_cold_at_least"] = rec["seconds_lower_bound"] / cold
-            exact = [v for k, v in ratios.items() if not k.endswith("_at_least")]
-            bounds = [v for k, v in ratios.items() if k.endswith("_at_least")]
-            if exact:
-                best = min(exact)
-                ratios["best_baseline_over_chebyshev_cold"] = best
-                if bounds and min(bounds) < best:
-                    ratios["best_baseline_over_chebyshev_cold_note"] = (
-                        "a timed-out baseline's lower bound is below the best finished one")
-            if cheb.get("warm_seconds_mean"):
-                ratios["chebyshev_cold_over_warm"] = cold / cheb["warm_seconds_mean"]
         for name, rec in sol.items():
-            m = _model_mb(slot, name)
+            m = memory_model_mb(slot["N"], slot["nnz_per_row"], slot["nev"], name)
             if m is not None:
                 rec["memory_model_mb"] = m
         _cross_check(slot)
-        slot["ratios"] = ratios
+        slot["ratios"] = ratios(sol)
         out.append(slot)
     return out
 
