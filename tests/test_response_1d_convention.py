@@ -57,6 +57,12 @@ def formulas(V0, mu, delta, ks):
     return a / m, bi / m, intra / m, n / m
 
 
+def fd_d2_omega(V0, mu, delta, ks, dq):
+    """Central second difference ∂²Ω/∂Q² at Q = 0 (the independent side of the checks)."""
+    om = [omega(q, V0, mu, delta, ks) for q in (-dq, 0.0, dq)]
+    return (om[0] - 2 * om[1] + om[2]) / dq**2
+
+
 def kmesh(nk):
     return -np.pi + 2 * np.pi * (np.arange(nk) + 0.5) / nk
 
@@ -65,9 +71,7 @@ def kmesh(nk):
 def test_fd_grand_potential_matches_formulas_v0_3():
     V0, mu, delta = 3.0, 60.0, 2.0
     ks = kmesh(2000)
-    dq = 1e-3
-    om = [omega(q, V0, mu, delta, ks) for q in (-dq, 0.0, dq)]
-    d2 = (om[0] - 2 * om[1] + om[2]) / dq**2
+    d2 = fd_d2_omega(V0, mu, delta, ks, dq=1e-3)
     a, b, intra, n = formulas(V0, mu, delta, ks)
     assert d2 == pytest.approx(9.831602, abs=2e-5)     # §5.8 number
     assert a == pytest.approx(9.831601, abs=2e-6)
@@ -86,9 +90,7 @@ def test_fd_grand_potential_small_mesh():
     """FD ∂²Ω/∂Q² = Form A on the same (coarse) k mesh: mesh-independent identity."""
     V0, mu, delta = 3.0, 60.0, 2.0
     ks = kmesh(64)
-    dq = 2e-3
-    om = [omega(q, V0, mu, delta, ks) for q in (-dq, 0.0, dq)]
-    d2 = (om[0] - 2 * om[1] + om[2]) / dq**2
+    d2 = fd_d2_omega(V0, mu, delta, ks, dq=2e-3)
     a, b, intra, n = formulas(V0, mu, delta, ks)
     # Shifting k by ±Q on a discrete mesh is not a relabelling, so agreement is only
     # up to the mesh error of the smooth (Δ = 2) integrand; the 2000-point test is tight.
