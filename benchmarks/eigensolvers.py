@@ -268,8 +268,9 @@ def _subspace_flops(active, N, nb):
     TSQR: Householder QR + forming Q of the N × n block, 2·8Nn² (complex flops ×4), plus
     the projection against the nb − n locked columns, 2·8Nn(nb − n); Rayleigh–Ritz: XᴴW and
     X ← XQ, 2·8Nn² (W is recomputed by SpMM when n ≫ nnz per row, counted in the filter's
-    products instead; the dense n×n eigensolve on rank 0 is not counted). A warm start adds
-    one Rayleigh–Ritz on the full block, not counted either (a lower bound of the rate).
+    products instead; the dense n×n eigensolve on rank 0 is not counted). A warm start
+    from a block without Ritz values adds one Rayleigh–Ritz on the full block, not counted
+    either (a lower bound of the rate); from a keep_buffer result (as here) it is skipped.
     """
     return sum(32.0 * N * n * n + 16.0 * N * n * (nb - n) for n in active)
 
@@ -324,7 +325,8 @@ def _bench_chebyshev(args, H, ks, N, rates, comm):
                    "degrees": st["degrees"], "spmv": st["spmv"], "times": st["times"],
                    "max_residual": _residuals(A, res.eigenvalues, res.vectors), "nb": st["nb"],
                    "peak_rss_mb_solve": rss_solve, "history": st["history"],
-                   "active_columns": st.get("active_columns")}
+                   "active_columns": st.get("active_columns"),
+                   "initial_rr_skipped": st.get("initial_rr_skipped")}
             active = st.get("active_columns") or [st["nb"]] * len(st["degrees"])
             row["subspace_gflops_model"] = (_subspace_flops(active, N, st["nb"]) / 1e9 /
                                             max(st["times"]["orth"] + st["times"]["rr"], 1e-9))

@@ -214,6 +214,21 @@ def test_warm_start_agrees_and_takes_fewer_iterations():
         assert warm.iterations < cold.iterations
         assert warm.settings["spmv"] < cold.settings["spmv"]
         assert warm_nev.iterations < cold.iterations
+        # A keep_buffer result carries the Ritz values of all its columns: the first filter
+        # pass starts at once (no iteration-0 Rayleigh–Ritz); otherwise the block is
+        # projected first.
+        assert len(r1.settings["buffer_ritz_values"]) == default_buffer(nev)
+        assert warm.settings["initial_rr_skipped"]
+        assert warm.settings["history"][0][0] == 1
+        assert not warm_nev.settings["initial_rr_skipped"]
+        assert warm_nev.settings["history"][0][0] == 0
+        # Different block size (buffer 5): the carried Ritz values do not fit, RR first.
+        other = ChebyshevSolver(nev=nev, tol=TOL, buffer=5).solve(A2, initial=r1)
+        try:
+            assert not other.settings["initial_rr_skipped"]
+            np.testing.assert_allclose(other.eigenvalues, w2[:nev], atol=1e-9, rtol=0)
+        finally:
+            other.destroy()
     finally:
         for r in (r1, cold, warm, warm_nev):
             r.destroy()
@@ -309,6 +324,22 @@ def test_spectral_bounds():
         assert b.upper >= w[-1] and b.upper <= hi + 1e-12
         assert w[0] <= b.lower < w[1] + 1.0
         assert b.lower < b.cut < b.upper
+    finally:
+        A.destroy()
+
+
+@pytest.mark.mpi
+def test_density_of_states_estimate_of_the_cut():
+    """The Lanczos (Gauss-quadrature) estimate of λ at a given fraction of the spectrum,
+    which sets the first damping edge, lands near the eigenvalue with that index (exact
+    spectrum by dense diagonalisation; one random vector, so only within ±30 %)."""
+    A = fd_matrix(12, k=(0.3, 0.1, 0.0))
+    w = np.linalg.eigvalsh(dense_of(A))
+    try:
+        for fraction in (0.03, 0.1, 0.2):
+            cut = lanczos_bounds(A, fraction=fraction).cut
+            count = int(np.searchsorted(w, cut))
+            assert 0.7 * fraction * len(w) <= count <= 1.3 * fraction * len(w), (fraction, count)
     finally:
         A.destroy()
 

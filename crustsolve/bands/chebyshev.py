@@ -60,7 +60,13 @@ Warm start: ``initial`` (a BV, an :class:`EigenResult`, a sequence of Vecs, or a
 u-gauge the previous k-point's periodic parts are the right start, numerics §2 item 9);
 missing columns are filled with random vectors; a Rayleigh–Ritz step precedes the first
 filter, so its Ritz values set the first interval and degree. Pass the result of a solve
-with ``keep_buffer=True`` to carry the buffer columns over as well.
+with ``keep_buffer=True`` to carry the buffer columns over as well: that result also
+carries its Ritz values (``settings["buffer_ritz_values"]`` beside ``eigenvalues``), so
+the first filter pass starts at once (as in ChASE), with the damping interval from those
+values and the capped degree, and the initial Rayleigh–Ritz step — one O(N·nb²) step in
+about seven of a warm k-point — is skipped. The filter is linear, so rotating the block
+first would not change the filtered subspace; the first pass only loses the per-column
+degrees, which a warm block far from convergence at the cap does not use.
 
 Random vectors (start block, Lanczos) come from numpy generators seeded per fixed chunk of
 global rows, so a solve follows the same path on any number of ranks (SLEPc 3.18's BV
@@ -226,7 +232,7 @@ def _random_vec(A, seed):
     return x
 
 
-def lanczos_bounds(A, steps: int = 30, fraction: float = 0.05, margin: float = 0.05,
+def lanczos_bounds(A, steps: int = 100, fraction: float = 0.05, margin: float = 0.05,
                    seed: int = 1) -> SpectralBounds:
     """Spectral bounds and a density-of-states estimate of λ at ``fraction`` of the spectrum.
 
@@ -273,17 +279,15 @@ def lanczos_bounds(A, steps: int = 30, fraction: float = 0.05, margin: float = 0
         lup = float(theta[-1] + abs(betas[-1]) + margin * width)
         upper = min(lup, gu)
         lower = float(theta[0])
-        # Spectral weights of a random start vector: cumulative ≈ fraction of eigenvalues.
+        # Spectral weights τⱼ of a random start vector (Gauss quadrature of its spectral
+        # measure): the fraction of eigenvalues below the node θⱼ is estimated by the
+        # midpoint Σ_{i<j} τᵢ + τⱼ/2 and interpolated linearly between nodes. (Reading
+        # it off the cumulative step sum puts the estimate a whole node too low: below
+        # λ_nev at 16³–32³, so the first filter pass damped wanted states.)
         tau = np.abs(S[0, :]) ** 2
-        cum = np.cumsum(tau) / tau.sum()
-        j = int(np.searchsorted(cum, fraction))
-        if j == 0:
-            # Fewer states than the first Gauss node holds: interpolate inside it.
-            cut = lower + (theta[1] - lower) * fraction / cum[0] if k > 1 else upper
-        else:
-            j = min(j, k - 1)
-            f0, f1 = cum[j - 1], cum[j]
-            cut = theta[j - 1] + (theta[j] - theta[j - 1]) * (fraction - f0) / max(f1 - f0, 1e-300)
+        tau = tau / tau.sum()
+        counting = np.cumsum(tau) - 0.5 * tau
+        cut = float(np.interp(fraction, counting, theta))
         # Keep the damping edge strictly inside (lower, upper).
         cut = float(min(max(cut, lower + 1e-3 * (upper - lower)), upper - 1e-2 * (upper - lower)))
         payload = SpectralBounds(lower=lower, upper=float(upper), cut=cut, lanczos_upper=lup,
@@ -373,7 +377,7 @@ class ChebyshevSolver:
         the number of ranks: SLEPc generates random BV columns globally).
     monitor : optional callable ``monitor(iteration, nconv, max_residual, degree)``,
         called on every rank with identical arguments after each Rayleigh–Ritz step
-        (iteration 0 is the Rayleigh–Ritz of a warm start, with degree 0).
+        (iteration 0 is the Rayleigh–Ritz of a warm start without Ritz values, degree 0).
     """
 
     nev: int
@@ -387,7 +391,7 @@ class ChebyshevSolver:
     lock_factor: float = 0.1
     per_column_degree: bool = True
     orth: str = "tsqr"
-    lanczos_steps: int = 30
+    lanczos_steps: int = 100
     bound_margin: float = 0.05
     want_vectors: bool = True
     allow_unconverged: bool = False
@@ -624,6 +628,16 @@ class ChebyshevSolver:
             pred[:] = int(pred.max())
         return np.maximum.accumulate(pred)
 
+    @staticmethod
+    def _prior_ritz_values(initial, nb):
+        """Ritz values of all nb columns of a keep_buffer EigenResult, else None."""
+        settings = getattr(initial, "settings", None) or {}
+        values = np.concatenate([np.asarray(initial.eigenvalues, dtype=float),
+                                 np.asarray(settings.get("buffer_ritz_values", []), dtype=float)])
+        if len(values) != nb or not np.all(np.isfinite(values)):
+            return None
+        return values
+
     def _fill_initial(self, PETSc, A, X, initial, nb):
         """Copy the warm-start block into X's first columns; returns how many were copied
         and whether they are an EigenResult's vectors (orthonormal)."""
@@ -776,7 +790,15 @@ class ChebyshevSolver:
                 if self.monitor is not None:
                     self.monitor(it, int(np.count_nonzero(conv[:nev])), maxres, deg)
 
-            if initial is not None or nb == N:
+            prior = None
+            if given_orthonormal and ncopied == nb and nb < N:
+                prior = self._prior_ritz_values(initial, nb)
+            if prior is not None:
+                # Warm start from a keep_buffer result: filter at once (see module doc).
+                mu[:] = prior
+                a = float(min(mu[nb - 1], b - 1e-3 * (b - a0)))
+                degs = np.full(nb, self._degree_cap(a, b, min(a0, float(mu[0]))))
+            elif initial is not None or nb == N:
                 to = time.perf_counter()
                 with _logged(PETSc, "crust_orth"):
                     # TSQR once for a warm start: the given block may be rank deficient. The
@@ -872,11 +894,14 @@ class ChebyshevSolver:
                 "lanczos_upper": bounds.lanczos_upper,
                 "gershgorin_upper": bounds.gershgorin_upper, "initial_cut": bounds.cut,
                 "lanczos_steps": bounds.steps, "warm_start": initial is not None,
-                "warm_columns": ncopied, "spmv": int(spmv), "spmv_filter": int(spmv_filter),
+                "warm_columns": ncopied, "initial_rr_skipped": prior is not None,
+                "spmv": int(spmv), "spmv_filter": int(spmv_filter),
                 "locked": int(lock),
                 "cluster_needed": int(np.count_nonzero(need)),
                 "cut_gap_converged": bool(m < nb and conv[m]),
                 "buffer_columns": int(nb - m) if self.keep_buffer else 0,
+                # Ritz values of the buffer columns kept in ``vectors`` (warm starts).
+                "buffer_ritz_values": [float(v) for v in mu[m:nb]] if self.keep_buffer else [],
                 "times": dict(times), "history": history, "active_columns": active,
             }
             if self.want_vectors:
