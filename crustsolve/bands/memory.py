@@ -131,7 +131,7 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
         from .chebyshev import default_buffer  # noqa: PLC0415
 
         nb = min(N, nev + (default_buffer(nev) if buffer is None else int(buffer)))
-        lanczos = 32  # Lanczos basis of the spectral bounds (30 steps) + work vectors
+        lanczos = 32  # allowance for the bounds' Lanczos (3 vectors, no basis kept) + work vectors
         return MemoryEstimate(N, nev, nb, kind, float(matrix),
                               basis_bytes=float(N) * (4 * nb + lanczos) * SCALAR_BYTES,
                               eigenvector_bytes=float(N) * nb * SCALAR_BYTES,
