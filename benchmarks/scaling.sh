@@ -10,6 +10,10 @@ FIELD=$(realpath "${FIELD:?set FIELD to a field file, e.g. from crustsolve layer
 NEV=${NEV:-400}
 KMESH=${KMESH:-3}
 OUT=$(realpath -m "${OUT:-$(dirname "$0")/out}")
+command -v crustsolve >/dev/null || {
+    echo "scaling.sh: 'crustsolve' is not on PATH (run scripts/setup.sh, or put its venv's bin first)" >&2
+    exit 2
+}
 # The Python that runs crustsolve (the venv of scripts/setup.sh), for the summary below.
 PY=${PYTHON:-$(head -1 "$(command -v crustsolve)" | sed 's/^#!//')}
 mkdir -p "$OUT"

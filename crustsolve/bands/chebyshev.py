@@ -781,8 +781,11 @@ class ChebyshevSolver:
                     nl += 1
                 lock = nl
                 done = bool(np.all(conv[need]))
-                # Next damping interval starts at the largest Ritz value (≥ λ_nb).
-                a = float(min(mu[nb - 1], b - 1e-3 * (b - a0)))
+                a = damping_edge()
+
+            def damping_edge():
+                # The next damping interval starts at the largest Ritz value (≥ λ_nb).
+                return float(min(mu[nb - 1], b - 1e-3 * (b - a0)))
 
             def notify(it, deg):
                 maxres = float(np.max(res[need]))
@@ -796,7 +799,7 @@ class ChebyshevSolver:
             if prior is not None:
                 # Warm start from a keep_buffer result: filter at once (see module doc).
                 mu[:] = prior
-                a = float(min(mu[nb - 1], b - 1e-3 * (b - a0)))
+                a = damping_edge()
                 degs = np.full(nb, self._degree_cap(a, b, min(a0, float(mu[0]))))
             elif initial is not None or nb == N:
                 to = time.perf_counter()
