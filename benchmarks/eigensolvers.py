@@ -313,6 +313,8 @@ def _bench_chebyshev(args, H, ks, N, rates, comm):
     settings = dict(nev=args.nev, tol=args.tol, max_it=args.max_it, degree=args.degree,
                     max_degree=args.max_degree, orth=args.orth, keep_buffer=True,
                     allow_unconverged=args.allow_unconverged)
+    if args.max_amplification is not None:
+        settings["max_amplification"] = args.max_amplification
     per_k, prev, evals0 = [], None, None
     for j, k in enumerate(ks):
         A = H.matrix(k)
@@ -485,6 +487,9 @@ def main(argv=None):
     p.add_argument("--field", default=None, help="Fields HDF5 file (else bcc Gaussian wells)")
     p.add_argument("--degree", type=int, default=20)
     p.add_argument("--max-degree", type=int, default=60)
+    p.add_argument("--max-amplification", type=float, default=None,
+                   help="Chebyshev: cap on the filter's amplification of the bottom of the "
+                        "spectrum (default: the solver's)")
     p.add_argument("--orth", default="tsqr")
     p.add_argument("--max-it", type=int, default=200)
     p.add_argument("--mpd", type=int, default=None, help="Krylov–Schur tuned mpd")

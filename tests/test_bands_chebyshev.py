@@ -345,6 +345,61 @@ def test_density_of_states_estimate_of_the_cut():
 
 
 @pytest.mark.mpi
+def test_density_of_states_damping_edge(monkeypatch):
+    """edge_estimate=True keeps the Lanczos estimate of λ_nb as the damping edge while the top
+    Ritz value lies above it; an estimate below λ_nev (forced here) is dropped after the
+    first pass; estimates just above λ_nev cost no extra passes. All agree with dense
+    diagonalisation."""
+    from crustsolve.bands import chebyshev as cheb  # noqa: PLC0415
+
+    A = fd_matrix(12, k=(0.3, 0.1, 0.0))
+    w = np.linalg.eigvalsh(dense_of(A))
+    nev = 60
+    real_bounds = cheb.lanczos_bounds
+    results = []
+    try:
+        kept = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=True).solve(A)
+        results.append(kept)
+        assert kept.settings["estimated_edge_passes"] >= 1
+        np.testing.assert_allclose(kept.eigenvalues, w[:nev], atol=1e-9, rtol=0)
+
+        def too_low(*args, **kwargs):
+            bounds = real_bounds(*args, **kwargs)
+            return cheb.SpectralBounds(**{**bounds.__dict__, "cut": float(w[nev // 2])})
+
+        monkeypatch.setattr(cheb, "lanczos_bounds", too_low)
+        dropped = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=True).solve(A)
+        results.append(dropped)
+        assert dropped.settings["initial_cut"] == pytest.approx(w[nev // 2])
+        assert dropped.settings["estimated_edge_passes"] == 0
+        np.testing.assert_allclose(dropped.eigenvalues, w[:nev], atol=1e-9, rtol=0)
+
+        # An estimate just above λ_nev: either a Ritz value above it drops it, or the edge
+        # is held at the Ritz value a quarter into the buffer; the cut states keep their
+        # distance from the damped interval: no more passes than with the estimate off.
+        q = -(-(default_buffer(nev)) // 4)
+        off = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=False).solve(A)
+        results.append(off)
+        for fraction in (0.2, 0.9, 2.0):
+            just_above = float(w[nev - 1] + fraction * (w[nev - 1 + q] - w[nev - 1]))
+
+            def too_close(*args, _cut=just_above, **kwargs):
+                bounds = real_bounds(*args, **kwargs)
+                return cheb.SpectralBounds(**{**bounds.__dict__, "cut": _cut})
+
+            monkeypatch.setattr(cheb, "lanczos_bounds", too_close)
+            close = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=True).solve(A)
+            results.append(close)
+            assert close.settings["damping_edge"] >= w[nev - 1 + q]
+            assert close.iterations <= off.iterations
+            np.testing.assert_allclose(close.eigenvalues, w[:nev], atol=1e-9, rtol=0)
+    finally:
+        for r in results:
+            r.destroy()
+        A.destroy()
+
+
+@pytest.mark.mpi
 def test_bad_input():
     A = fd_matrix(4)  # 64 rows
     bad = fd_matrix(4, k=(0.3, 0.0, 0.0), hermitian=False)
@@ -393,7 +448,9 @@ def test_bloch_hamiltonian_bcc_wells():
             np.testing.assert_allclose(res.eigenvalues, w[:20], atol=1e-8, rtol=0)
             np.testing.assert_allclose(warm.eigenvalues, w2[:20], atol=1e-8, rtol=0)
             np.testing.assert_allclose(cold.eigenvalues, w2[:20], atol=1e-8, rtol=0)
-            assert warm.iterations < cold.iterations
+            # less work from the previous k-point's vectors (stencil products: a pass
+            # count alone does not always separate them on so small a problem)
+            assert warm.settings["spmv"] < cold.settings["spmv"]
         finally:
             for r in (res, warm, cold):
                 r.destroy()

@@ -20,7 +20,8 @@ locking, buffer ("nex") vectors, degree chosen from the residuals):
    θ₁ ≤ … ≤ θ_k and the last β. Upper bound b = θ_k + |β_k| + margin·(θ_k − θ₁), capped by
    the Gershgorin bound (rigorous, AIJ matrices only). θ₁ estimates λ_min (used only to
    scale the filter). The spectral weights |s₁ⱼ|² of the Lanczos Ritz values estimate the
-   density of states; the first damping edge a (≈ λ_nb) is read off it (ChASE's approach).
+   density of states; the first damping edge a (≈ λ_nb) is read off it (ChASE's approach)
+   and kept while the top Ritz values lie above it (``edge_estimate``, item 7).
 2. **Filter.** X ← C_m((A − c)/e) X on the active (unlocked) columns with c = (a+b)/2,
    e = (b−a)/2 and the scaled recurrence (values at θ₁ normalised to ~1, no overflow), one
    ``BV.matMult`` (``MatMatMult`` SpMM) per degree and BLAS axpys on the local rows.
@@ -48,12 +49,20 @@ locking, buffer ("nex") vectors, degree chosen from the residuals):
    a converged Ritz pair.)
 7. **Adaptive degree.** For each unconverged wanted column the filter degree that brings
    its residual to tol is predicted from |C_m(tᵢ)| ≈ cosh(m·acosh|tᵢ|) (tᵢ = (μᵢ − c)/e for
-   the next interval, a = the largest Ritz value); the next degree is the largest of these,
-   clamped to [min_degree, max_degree] and capped so that the amplification of the bottom
-   of the spectrum, |C_m(t(λ_min))|, stays below ``max_amplification`` (1e10): beyond that,
-   the residual-level components along the lowest (locked) eigenvectors left in the other
+   the next interval); the next degree is the largest of these, clamped to [min_degree,
+   max_degree] and capped so that the amplification of the bottom of the spectrum,
+   |C_m(t(λ_min))|, stays below ``max_amplification`` (1e12): beyond that, the
+   residual-level components along the lowest (locked) eigenvectors left in the other
    columns swamp the states near the cut and the iteration diverges (observed at 16³,
-   order 8, with degree 60).
+   order 8, with degree 60; 1e12–1e13 converged on the benchmark layers, 16³–40³). The
+   next interval starts at the largest Ritz value a (ChASE), or at the estimate of λ_nb
+   while that is lower (``edge_estimate``): after a cold first pass the top Ritz values lie
+   far above λ_nb, so a = μ_nb would leave those states undamped and, through the cap,
+   force a low degree (13 instead of 25 in the second pass at 32³). The estimate is
+   dropped once a wanted Ritz value (an upper bound of its eigenvalue) reaches it, and the
+   edge is never put below the Ritz value a quarter into the buffer (the cut states keep
+   their distance from the damped interval). The top buffer columns above the estimate
+   stay unconverged; a warm start takes over the estimate (``settings["damping_edge"]``).
 
 Warm start: ``initial`` (a BV, an :class:`EigenResult`, a sequence of Vecs, or a
 (local rows × m) array in A's row layout) is used unchanged as the starting block (in the
@@ -354,14 +363,20 @@ class ChebyshevSolver:
     max_amplification : cap on |C_m(t_min)|, the filter's amplification of the bottom of
         the spectrum relative to the damped interval. Components along the locked (and
         lowest) eigenvectors survive in the other columns at the level of the residual
-        tolerance and round-off; amplified beyond ~1/(tol·ε)^(1/2) they swamp the columns
-        near the cut and the iteration diverges, so the degree is capped at
-        acosh(max_amplification)/acosh|t_min| (this binds on coarse grids, where the wanted
-        states span a large part of the spectrum).
+        tolerance and round-off; amplified beyond ~1/(tol·ε)^(1/2) (≈ 7e11 at tol 1e-8)
+        they swamp the columns near the cut and the iteration diverges, so the degree is
+        capped at acosh(max_amplification)/acosh|t_min|. This binds on the realistic
+        fields: 1e12 (default) allows degree 22 at 24³ where 1e10 allowed 19, and
+        converged on the benchmark layers 16³–40³.
     lock_factor : a column is locked once its residual is ≤ lock_factor·tol (0: never
         lock). Locked vectors are fixed; every active column is kept orthogonal to them, so
         their errors (≈ their residuals) set a floor for the residuals of the others: locking
         at tol itself stalls the last columns just above tol.
+    edge_estimate : keep an estimate of λ_nb as the damping edge while the largest Ritz
+        value lies above it: the Lanczos density-of-states estimate in a cold start, the
+        previous solve's edge (``settings["damping_edge"]``) in a warm start from a
+        keep_buffer result. Dropped for good once a wanted Ritz value reaches it. False:
+        the interval starts at the largest Ritz value after the first pass.
     orth : block orthonormalisation, ``"tsqr"`` (default), ``"svqb"``, ``"chol"`` (both
         applied twice), or ``"gs"`` (SLEPc's refined Gram–Schmidt, column by column).
     lanczos_steps, bound_margin : spectral bounds (see :func:`lanczos_bounds`).
@@ -387,8 +402,9 @@ class ChebyshevSolver:
     buffer: Optional[int] = None
     min_degree: int = 4
     max_degree: int = 60
-    max_amplification: float = 1e10
+    max_amplification: float = 1e12
     lock_factor: float = 0.1
+    edge_estimate: bool = True
     per_column_degree: bool = True
     orth: str = "tsqr"
     lanczos_steps: int = 100
@@ -754,6 +770,9 @@ class ChebyshevSolver:
             need = np.zeros(nb, dtype=bool)
             need[:nev] = True
             a = bounds.cut
+            edge_est = bounds.cut if (self.edge_estimate and initial is None) else None
+            edge_est_passes = 0   # passes after the first whose interval started at it
+            quarter_buffer = -(-(nb - nev) // 4)
             degree = int(self.degree)
             degs = None
             iterations = 0
@@ -784,8 +803,27 @@ class ChebyshevSolver:
                 a = damping_edge()
 
             def damping_edge():
-                # The next damping interval starts at the largest Ritz value (≥ λ_nb).
-                return float(min(mu[nb - 1], b - 1e-3 * (b - a0)))
+                # The next damping interval starts at the largest Ritz value (≥ λ_nb), or
+                # at an estimate of λ_nb while that is lower (edge_estimate): far from
+                # convergence the top Ritz values lie far above λ_nb, so the states between
+                # would not be damped and the amplification cap would force a low degree;
+                # the top buffer columns are damped by the estimate and stay unconverged,
+                # so a warm start reuses the estimate too. It is dropped for good once a
+                # wanted Ritz value (an upper bound of its eigenvalue) reaches it.
+                # Never below the Ritz value a quarter into the buffer (an upper bound of
+                # λ there): an estimate just above λ_nev would leave the cut states next to
+                # the damped interval, where the filter barely separates them (a stall).
+                nonlocal edge_est, edge_est_passes
+                edge = float(mu[nb - 1])
+                if edge_est is not None:
+                    if mu[nev - 1] >= edge_est:
+                        edge_est = None
+                    else:
+                        floor = float(mu[min(nb - 1, nev - 1 + quarter_buffer)])
+                        if max(edge_est, floor) < edge:
+                            edge = max(edge_est, floor)
+                            edge_est_passes += 1
+                return float(min(edge, b - 1e-3 * (b - a0)))
 
             def notify(it, deg):
                 maxres = float(np.max(res[need]))
@@ -799,6 +837,8 @@ class ChebyshevSolver:
             if prior is not None:
                 # Warm start from a keep_buffer result: filter at once (see module doc).
                 mu[:] = prior
+                if self.edge_estimate:
+                    edge_est = (getattr(initial, "settings", None) or {}).get("damping_edge")
                 a = damping_edge()
                 degs = np.full(nb, self._degree_cap(a, b, min(a0, float(mu[0]))))
             elif initial is not None or nb == N:
@@ -898,6 +938,9 @@ class ChebyshevSolver:
                 "gershgorin_upper": bounds.gershgorin_upper, "initial_cut": bounds.cut,
                 "lanczos_steps": bounds.steps, "warm_start": initial is not None,
                 "warm_columns": ncopied, "initial_rr_skipped": prior is not None,
+                "estimated_edge_passes": int(edge_est_passes),
+                # Start of the next damping interval (the warm start's edge estimate).
+                "damping_edge": float(a),
                 "spmv": int(spmv), "spmv_filter": int(spmv_filter),
                 "locked": int(lock),
                 "cluster_needed": int(np.count_nonzero(need)),
