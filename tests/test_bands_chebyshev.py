@@ -356,6 +356,14 @@ def test_density_of_states_damping_edge(monkeypatch):
     w = np.linalg.eigvalsh(dense_of(A))
     nev = 60
     real_bounds = cheb.lanczos_bounds
+
+    def bounds_with_cut(cut):
+        # lanczos_bounds with its density-of-states estimate of λ_nb replaced by ``cut``
+        def bounds(*args, **kwargs):
+            return cheb.SpectralBounds(**{**real_bounds(*args, **kwargs).__dict__,
+                                          "cut": float(cut)})
+        return bounds
+
     results = []
     try:
         kept = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=True).solve(A)
@@ -363,11 +371,7 @@ def test_density_of_states_damping_edge(monkeypatch):
         assert kept.settings["estimated_edge_passes"] >= 1
         np.testing.assert_allclose(kept.eigenvalues, w[:nev], atol=1e-9, rtol=0)
 
-        def too_low(*args, **kwargs):
-            bounds = real_bounds(*args, **kwargs)
-            return cheb.SpectralBounds(**{**bounds.__dict__, "cut": float(w[nev // 2])})
-
-        monkeypatch.setattr(cheb, "lanczos_bounds", too_low)
+        monkeypatch.setattr(cheb, "lanczos_bounds", bounds_with_cut(w[nev // 2]))
         dropped = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=True).solve(A)
         results.append(dropped)
         assert dropped.settings["initial_cut"] == pytest.approx(w[nev // 2])
@@ -381,13 +385,8 @@ def test_density_of_states_damping_edge(monkeypatch):
         off = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=False).solve(A)
         results.append(off)
         for fraction in (0.2, 0.9, 2.0):
-            just_above = float(w[nev - 1] + fraction * (w[nev - 1 + q] - w[nev - 1]))
-
-            def too_close(*args, _cut=just_above, **kwargs):
-                bounds = real_bounds(*args, **kwargs)
-                return cheb.SpectralBounds(**{**bounds.__dict__, "cut": _cut})
-
-            monkeypatch.setattr(cheb, "lanczos_bounds", too_close)
+            just_above = w[nev - 1] + fraction * (w[nev - 1 + q] - w[nev - 1])
+            monkeypatch.setattr(cheb, "lanczos_bounds", bounds_with_cut(just_above))
             close = ChebyshevSolver(nev=nev, tol=TOL, edge_estimate=True).solve(A)
             results.append(close)
             assert close.settings["damping_edge"] >= w[nev - 1 + q]

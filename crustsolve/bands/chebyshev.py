@@ -771,7 +771,7 @@ class ChebyshevSolver:
             need[:nev] = True
             a = bounds.cut
             edge_est = bounds.cut if (self.edge_estimate and initial is None) else None
-            edge_est_passes = 0   # passes after the first whose interval started at it
+            edge_est_passes = 0   # Rayleigh–Ritz steps after which the edge was the estimate
             quarter_buffer = -(-(nb - nev) // 4)
             degree = int(self.degree)
             degs = None
