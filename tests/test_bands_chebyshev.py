@@ -18,7 +18,7 @@ from crustsolve.petsc_env import init_petsc
 PETSc, SLEPc = init_petsc()
 
 from crustsolve.bands.chebyshev import (  # noqa: E402
-    ChebyshevSolver, default_buffer, gershgorin_bounds, lanczos_bounds)
+    ChebyshevSolver, default_buffer, gershgorin_bounds, hermitian_projection, lanczos_bounds)
 from crustsolve.bands.eigensolvers import EigenResult, make_eigensolver  # noqa: E402
 
 B0 = 20.72  # ħ²/2m, MeV fm²
@@ -326,6 +326,47 @@ def test_spectral_bounds():
         assert b.lower < b.cut < b.upper
     finally:
         A.destroy()
+
+
+@pytest.mark.mpi
+def test_hermitian_projection_matches_dense_product():
+    # Xᴴ A X from the upper block triangle (Rayleigh–Ritz) against the dense product of the
+    # gathered arrays: 300 active columns behind 7 leading ones, i.e. two full column
+    # blocks and a partial one, the leading offset included.
+    comm = MPI.COMM_WORLD
+    A = fd_matrix(8, k=(0.3, -0.2, 0.1))
+    x = A.createVecRight()
+    X = SLEPc.BV().create(comm=A.getComm())
+    X.setSizesFromVec(x, 307)
+    X.setType("mat")
+    x.destroy()
+    W = X.duplicate()
+    try:
+        r0, r1 = A.getOwnershipRange()
+        rng = np.random.default_rng(5)
+        full = rng.standard_normal((512, 307)) + 1j * rng.standard_normal((512, 307))
+        mat = X.getMat()
+        mat.getDenseArray()[:] = full[r0:r1]
+        X.restoreMat(mat)
+        X.setActiveColumns(7, 307)
+        W.setActiveColumns(7, 307)
+        X.matMult(A, W)
+        H = hermitian_projection(X, W, comm)
+        D = dense_of(A)   # collective
+        on_rank0_only = comm.allreduce(int((H is None) == (comm.rank != 0)), op=MPI.MIN)
+        assert on_rank0_only == 1
+        err = None
+        if comm.rank == 0:
+            Xa = full[:, 7:]
+            ref = Xa.conj().T @ D @ Xa
+            err = [float(np.max(np.abs(H - ref)) / np.max(np.abs(ref))),
+                   float(np.max(np.abs(H - H.conj().T)))]
+        err = comm.bcast(err, root=0)
+        assert err[0] < 1e-13
+        assert err[1] == 0.0   # exactly Hermitian, as zheevd expects
+    finally:
+        for obj in (X, W, A):
+            obj.destroy()
 
 
 @pytest.mark.mpi
