@@ -266,13 +266,19 @@ def _subspace_flops(active, N, nb):
     Rayleigh–Ritz), n = unlocked columns of each pass (``settings["active_columns"]``).
 
     TSQR: Householder QR + forming Q of the N × n block, 2·8Nn² (complex flops ×4), plus
-    the projection against the nb − n locked columns, 2·8Nn(nb − n); Rayleigh–Ritz: XᴴW and
-    X ← XQ, 2·8Nn² (W is recomputed by SpMM when n ≫ nnz per row, counted in the filter's
-    products instead; the dense n×n eigensolve on rank 0 is not counted). A warm start
-    from a block without Ritz values adds one Rayleigh–Ritz on the full block, not counted
-    either (a lower bound of the rate); from a keep_buffer result (as here) it is skipped.
+    the projection against the nb − n locked columns, 2·8Nn(nb − n); Rayleigh–Ritz: XᴴW
+    from its upper block triangle (``hermitian_projection``, 8N·n(n + b)/2 with b the
+    column block) and X ← XQ, 8Nn² (W is recomputed by SpMM when n ≫ nnz per row, counted
+    in the filter's products instead; the dense n×n eigensolve on rank 0 is not counted).
+    A warm start from a block without Ritz values adds one Rayleigh–Ritz on the full
+    block, not counted either (a lower bound of the rate); from a keep_buffer result (as
+    here) it is skipped. (Runs before the half projection did 2·8Nn² in Rayleigh–Ritz.)
     """
-    return sum(32.0 * N * n * n + 16.0 * N * n * (nb - n) for n in active)
+    from crustsolve.bands.chebyshev import _PROJECTION_BLOCK as b  # noqa: PLC0415
+
+    return sum(16.0 * N * n * n + 16.0 * N * n * (nb - n)        # TSQR
+               + 4.0 * N * n * (n + min(b, n)) + 8.0 * N * n * n  # XᴴW (half), XQ
+               for n in active)
 
 
 def _spmm_bytes(spmv, N):
