@@ -5,8 +5,8 @@ triangle), side by side in one process on the same block.
 
 X is an N × n random block (the Chebyshev solver's nb columns), W = A X is stood in for by
 a second random block (the cost does not depend on the values; the accuracy check uses
-W = X G with X orthonormalised and G real symmetric, so that Xᴴ W = G is Hermitian). Output: JSON with both times, the ratio and the
-difference of the two results.
+W = X G with X orthonormalised and G real symmetric, so that Xᴴ W = G is Hermitian).
+Output: JSON with both times, the ratio and the difference of the two results.
 
     /usr/bin/python3 benchmarks/projection.py --rows 32768 --cols 1553 --out out/projection.json
     mpiexec -n 2 /usr/bin/python3 benchmarks/projection.py --rows 13824 --cols 1553
@@ -40,7 +40,7 @@ def main(argv=None):
     import numpy as np  # noqa: PLC0415
     from mpi4py import MPI  # noqa: PLC0415
 
-    from crustsolve.bands.chebyshev import hermitian_projection  # noqa: PLC0415
+    from crustsolve.bands.chebyshev import _seq_dense, hermitian_projection  # noqa: PLC0415
     from crustsolve.petsc_env import init_petsc  # noqa: PLC0415
 
     PETSc, SLEPc = init_petsc()
@@ -79,10 +79,7 @@ def main(argv=None):
         # so Xᴴ W = G is Hermitian (as Xᴴ A X in the solver).
         X.orthogonalize(None)
         G = np.random.default_rng(9).standard_normal((n, n))
-        Gm = PETSc.Mat().createDense((n, n), comm=PETSc.COMM_SELF)
-        Gm.setUp()
-        Gm.getDenseArray()[:] = G + G.T
-        Gm.assemble()
+        Gm = _seq_dense(PETSc, G + G.T)
         X.copy(W)
         W.multInPlace(Gm, 0, n)
         Gm.destroy()
