@@ -47,6 +47,7 @@ def test_bcs_gap_low_temperature_limit():
         theta = t / GAP_TO_TC
         want = math.sqrt(2 * math.pi * theta) * math.exp(-1 / theta)
         assert 1 - bcs_gap_ratio(t) == pytest.approx(want, rel=0.15)
+    # exact by construction: t = 0 and t ≥ 1 are returned by explicit branches
     assert bcs_gap_ratio(0.0) == 1.0 and bcs_gap_ratio(1.0) == 0.0 and bcs_gap_ratio(2.0) == 0.0
 
 
@@ -63,9 +64,15 @@ def test_gap_with_superflow():
     regime up to w = (e/2)Δ₀ where Δ vanishes; zero flow gives the BCS Δ(T)."""
     from scipy.integrate import quad
 
+    # exact by construction: below w = Δ₀ the T = 0 right-hand side is exactly 0 at Δ = Δ₀,
+    # and past (e/2)Δ₀ no root is found and 0.0 is returned
     assert bcs_gap_with_superflow(0.0, 0.8) == 1.0
-    assert bcs_gap_with_superflow(0.0, 0.999 * math.e / 2) > 0.0
     assert bcs_gap_with_superflow(0.0, 1.001 * math.e / 2) == 0.0
+    # just below w = (e/2)Δ₀: expanding the T = 0 equation in (Δ/w)² gives
+    # Δ² = 4w²ε (1 − ε/2 + …), ε = 1 − ln(2w); the next-order term is ε/4 = 2.5e-4 in Δ here
+    w = 0.999 * math.e / 2
+    eps = 1.0 - math.log(2.0 * w)
+    assert bcs_gap_with_superflow(0.0, w) == pytest.approx(2.0 * w * math.sqrt(eps), rel=1e-3)
     assert bcs_gap_with_superflow(0.4, 1e-6) == pytest.approx(bcs_gap_ratio(0.4), rel=1e-9)
     for w in (1.1, 1.25, 1.33):
         d = bcs_gap_with_superflow(0.0, w)
@@ -81,6 +88,7 @@ def test_gap_with_superflow():
 
 # ------------------------------------------------------------------------------- Yosida
 def test_yosida_limits():
+    # exact by construction: Δ = 0 and T = 0 are explicit branches
     assert yosida(0.5, 0.0) == 1.0 and yosida(0.0, 1.0) == 0.0
     # low T: Y ≈ √(2πΔ/T) e^{−Δ/T}
     for d_over_t in (15.0, 25.0):
@@ -105,7 +113,7 @@ def test_generalised_yosida_limits():
         assert generalised_yosida(0.005, gap, w) == pytest.approx(exact, abs=5e-3)
     # normal Fermi liquid (Δ = 0): 𝒴 = 1 whatever the flow
     assert generalised_yosida(0.3, 0.0, 0.7) == pytest.approx(1.0, rel=1e-8)
-    # even in the flow
+    # even in the flow (exact: only |w| enters the computation)
     assert generalised_yosida(0.3, gap, -0.7) == generalised_yosida(0.3, gap, 0.7)
 
 
@@ -115,8 +123,11 @@ def test_landau_velocity_and_gapless_onset():
     v_l = landau_velocity(0.8, k_f)
     w = HBARC * k_f * v_l  # Doppler energy at the Landau velocity equals Δ
     assert w == pytest.approx(0.8)
-    assert generalised_yosida(0.0, 0.8, 0.999 * w) == 0.0
-    assert generalised_yosida(0.0, 0.8, 1.01 * w) > 0.0
+    assert generalised_yosida(0.0, 0.8, 0.999 * w) == 0.0   # exact: the Θ(w − Δ) branch
+    # just above: the gapless form [1 − (Δ/w)²]^{3/2}; the cancellation in 1 − (Δ/w)² ≈ 0.02
+    # costs a factor 50 of round-off, far below 1e-12
+    assert generalised_yosida(0.0, 0.8, 1.01 * w) == pytest.approx(
+        (1.0 - (0.8 / (1.01 * w)) ** 2) ** 1.5, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- ρ̂(T) matrix
@@ -147,10 +158,13 @@ def test_finite_t_matrix_symmetric_and_positive(y_n, y_p):
 
 
 def test_normal_species_decouples():
+    # The zeros come out of 2×2 products of elements of size M n ≈ 190 MeV fm⁻³ (ρ_np is the
+    # average of two such products, −3.4e-16 on some BLAS builds): allow 1e-13 M n, ~100 ulp.
+    zero = pytest.approx(0.0, abs=1e-13 * M * 0.2)
     mat = entrainment_matrix_finite_t("BSk24", 0.2, 0.02, 0.3, 1.0)
-    assert mat.rho_pp == 0.0 and mat.rho_np == 0.0 and mat.rho_nn > 0
+    assert mat.rho_pp == zero and mat.rho_np == zero and mat.rho_nn > 0
     mat = entrainment_matrix_finite_t("BSk24", 0.2, 0.02, 1.0, 0.3)
-    assert mat.rho_nn == 0.0 and mat.rho_np == 0.0 and mat.rho_pp > 0
+    assert mat.rho_nn == zero and mat.rho_np == zero and mat.rho_pp > 0
 
 
 @pytest.mark.parametrize("Y", [0.0, 0.1, 0.5, 0.9, 1.0])
@@ -175,7 +189,8 @@ def test_two_decoupled_species_are_each_leggett():
     for rho_qq, nq, yq, bq in ((mat.rho_nn, n_n, y_n, b_n), (mat.rho_pp, n_p, y_p, b_p)):
         r = h / float(bq)
         assert rho_qq / (M * nq) == pytest.approx((1 - yq) / (1 - yq + r * yq), rel=1e-12)
-    assert mat.rho_np == 0.0
+    # C₋ = 0 leaves ρ_np at round-off of products of size M n ≈ 260 MeV fm⁻³ (see above)
+    assert mat.rho_np == pytest.approx(0.0, abs=1e-13 * M * (n_n + n_p))
 
 
 def _matrix_by_iteration(name, n_n, n_p, y_n, y_p):
