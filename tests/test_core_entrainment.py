@@ -73,10 +73,11 @@ def test_proton_fraction_matches_pearson_2018_fit(name):
 
 def test_muon_onset():
     n_mu = muon_onset_density("BSk24")
+    # exact by construction: below the onset n_μ is max(μ_e² − m_μ², 0)^{3/2} = 0
     assert beta_equilibrium("BSk24", 0.99 * n_mu).n_mu == 0.0
     assert beta_equilibrium("BSk24", 1.01 * n_mu).n_mu > 0.0
     assert beta_equilibrium("BSk24", n_mu, muons=False).mu_e == pytest.approx(M_MU_C2, rel=1e-8)
-    assert beta_equilibrium("BSk24", 0.3, muons=False).muon_fraction == 0.0
+    assert beta_equilibrium("BSk24", 0.3, muons=False).muon_fraction == 0.0   # n_μ set to 0
 
 
 # --------------------------------------------------------------------------- T = 0 matrix
@@ -86,7 +87,7 @@ def test_galilean_sum_rules_symmetry_determinant(name, n, y):
     n_n, n_p = _matter(n, y)
     mat = entrainment_matrix_t0(name, n_n, n_p)
     a = mat.as_array()
-    assert np.array_equal(a, a.T)
+    assert np.array_equal(a, a.T)   # exact: one stored ρ_np fills both off-diagonal slots
     assert mat.rho_nn + mat.rho_np == pytest.approx(M * n_n, rel=1e-13)
     assert mat.rho_pp + mat.rho_pn == pytest.approx(M * n_p, rel=1e-13)
     assert mat.det == pytest.approx(M**2 * n_n * n_p * mat.upsilon, rel=1e-10)
@@ -177,20 +178,31 @@ def test_no_entrainment_without_c_minus():
     """A functional with C₋ ≡ 0 (x₁ = −2, t₂ = t₂x₂ = 0) but C₊ ≠ 0 has no n–p entrainment."""
     f = dataclasses.replace(get_functional("SLy4"), name="SLy4-noCminus", t2=0.0, t2x2=0.0, x1=-2.0)
     c = couplings(f, 0.3)
-    assert float(c.C_minus) == 0.0 and float(c.C_plus) != 0.0
+    # With x₁ = −2, t₂ = t₂x₂ = 0 (and SLy4's t₄ = t₅ = 0): C^τ₀ = 3t₁/16 = −t₁(1 + 2x₁)/16 =
+    # C^τ₁, so C₋ cancels two terms of size 91 MeV fm⁵ (zero to their round-off), C₊ = 6t₁/16
+    assert float(c.C_minus) == pytest.approx(0.0, abs=1e-13 * abs(float(c.C0tau)))
+    assert float(c.C_plus) == pytest.approx(6.0 * f.t1 / 16.0, rel=1e-12)
     mat = entrainment_matrix_t0(f, 0.27, 0.03)
-    assert mat.rho_np == 0.0 and mat.upsilon == 1.0
-    assert mat.rho_nn == pytest.approx(M * 0.27) and mat.rho_pp == pytest.approx(M * 0.03)
+    # ρ_np ∝ C₋ and Υ − 1 ∝ C₋: round-off of C₋ times M n_n n_p/(ħ²/2m) ≪ 1e-13 M n
+    zero_rho = pytest.approx(0.0, abs=1e-13 * M * 0.3)
+    assert mat.rho_np == zero_rho and mat.upsilon == pytest.approx(1.0, abs=1e-13)
+    # without entrainment each species carries its own mass current (round-off only)
+    assert mat.rho_nn == pytest.approx(M * 0.27, rel=1e-12)
+    assert mat.rho_pp == pytest.approx(M * 0.03, rel=1e-12)
     q = parametrisations(mat)
-    assert q.eps_n == 0.0 and q.eps_p == 0.0 and q.flux_ratio == 0.0
+    # ε_q and Φ*/Φ₀ are ratios ρ_np/ρ_qq of order 1 per unit ρ_np/(M n): zero to ~1e-13
+    for value in (q.eps_n, q.eps_p, q.flux_ratio):
+        assert value == pytest.approx(0.0, abs=1e-12)
     mat_b = entrainment_matrix_t0(f, 0.27, 0.03, masses="bare")
-    assert mat_b.rho_np == 0.0
+    assert mat_b.rho_np == zero_rho
 
 
 @pytest.mark.parametrize("name", available_functionals())
 def test_pure_neutron_matter_has_no_entrainment(name):
     for masses in ("common", "bare"):
         mat = entrainment_matrix_t0(name, 0.2, 0.0, masses=masses)
+        # exact by construction: every term of ρ_np and ρ_pp carries the factor n_p = 0.0
+        # (or 1 − η² = 0 with η = n_n/n_n = 1 exactly)
         assert mat.rho_np == 0.0 and mat.rho_pp == 0.0
         assert mat.rho_nn == pytest.approx(mat.m_n_c2 * 0.2, rel=1e-14)
 
@@ -205,7 +217,9 @@ def test_unequal_masses_variant(n, y):
     np.testing.assert_allclose(mat.as_array(), ref.as_array(), rtol=1e-11)
     assert (mat.rho_nn + mat.rho_np - M_N_C2 * n_n) / mat.rho_np == pytest.approx(
         1.0 - HBAR2_2MP / HBAR2_2MN, rel=1e-9)
-    assert abs(HBAR2_2MP / HBAR2_2MN - 1.0) < 1.5e-3
+    # the size of that breaking: m_n/m_p = 1.00137841931 (CODATA 2018); the package's
+    # masses are rounded to 1e-5 MeV, i.e. 1e-8 relative
+    assert HBAR2_2MP / HBAR2_2MN == pytest.approx(1.00137841931, rel=2e-8)
     common = entrainment_matrix_t0("BSk24", n_n, n_p)
     assert mat.rho_np == pytest.approx(common.rho_np, rel=3e-3)
 
