@@ -1,6 +1,7 @@
 """Run-file parsing: unknown keys, wrong types and bad values are errors naming the key."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
@@ -35,11 +36,12 @@ def test_full_file_round_trip(tmp_path):
     path.write_text('density = 0.03\nkmesh = [2, 2, 2]\n[solver]\nkind = "lapack"\ntol = 1e-10\n'
                     '[petsc]\neps_type = "krylovschur"\n')
     run = load_toml(path, Run)
+    # floats parsed from the same decimal text as the literals: equal exactly
     assert run.density == 0.03 and run.kmesh == (2, 2, 2)
     assert run.solver == Solver(kind="lapack", tol=1e-10)
     assert run.petsc == {"eps_type": "krylovschur"}
     assert to_dict(run)["solver"]["tol"] == 1e-10
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'density'"):
         run.density = 1.0  # type: ignore[misc]
 
 

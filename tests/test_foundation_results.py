@@ -5,6 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
+import crustsolve
 from crustsolve.log import Logger, Timings
 from crustsolve.parallel import Layout
 from crustsolve.results import Checkpoint, read_provenance, write_results
@@ -24,7 +25,8 @@ def test_write_results_with_provenance(comm, shared_tmp_path):
     assert prov["config"] == {"density": 0.03, "solver": {"tol": 1e-8}}
     assert prov["layout"]["world_size"] == comm.size
     assert prov["timings"]["solve"]["calls"] == 1
-    assert "numpy" in prov["versions"] and prov["crustsolve_version"]
+    assert prov["versions"]["numpy"] == np.__version__
+    assert prov["crustsolve_version"] == crustsolve.__version__
     if comm.rank == 0:
         with h5py.File(path, "r") as fh:
             assert fh["bands/energies"].attrs["units"] == "MeV"
