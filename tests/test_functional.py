@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crustsolve.constants import HBAR2_2MBAR, M_N_C2, M_P_C2
+from crustsolve.constants import HBAR2_2MBAR, M_N_C2
 from crustsolve.errors import InputError
 from crustsolve.functional import (
     FUNCTIONALS, available_functionals, bulk_energy_density, chemical_potentials, couplings,
@@ -198,9 +198,16 @@ def test_effective_mass_identities(name):
 
 def test_uniform_matter_rest_masses_and_limits():
     m = uniform_matter("BSk24", 0.16, 0.0)
-    assert m.n_p == 0.0 and m.mu_n > M_N_C2
-    # pure neutron matter: proton chemical potential still finite (k_Fp = 0)
-    assert np.isfinite(m.mu_p) and m.mu_p < M_P_C2 + 100
+    assert m.n_p == 0.0      # exact: n y with y = 0
+    # one species at T = 0: μ_n = m_n c² + E/A + P/n (E/A from the closed CGP form, P = n² dE/dn)
+    e, P = float(energy_per_nucleon("BSk24", 0.16, 1.0)), float(pressure("BSk24", 0.16, 1.0))
+    assert m.mu_n == pytest.approx(M_N_C2 + e + P / 0.16, rel=1e-12)
+    # pure neutron matter: μ_p = ∂ℰ/∂n_p at n_p → 0⁺ (k_Fp = 0) by a forward difference of
+    # h = 1e-9 fm⁻³: the proton kinetic term adds (3/5)B_p k_Fp(h)² ≈ 1.2e-4 MeV, round-off
+    # of ℰ ≈ 150 MeV fm⁻³ over h another 3e-5 MeV
+    h = 1e-9
+    fd = (float(energy_density("BSk24", 0.16, h)) - float(energy_density("BSk24", 0.16, 0.0))) / h
+    assert m.mu_p == pytest.approx(fd, abs=5e-4)
     assert m.landau_mass_n == pytest.approx(get_functional("BSk24").hbar2_2m_n / m.B_n)
 
 
