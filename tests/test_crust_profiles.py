@@ -84,8 +84,9 @@ def test_half_density_radius_and_edge():
     p = OnsiProfile(0.01, 0.08, 7.9, 1.05, 20.46)
     jet = p.shape_jet(np.array([7.9, 20.46 - 1e-3, 20.46 - 1e-9]))
     assert jet[0, 0] == pytest.approx(0.5, abs=1e-14)       # f(C) = 1/2 exactly
-    assert np.all(jet[:, 1:] == 0.0)                         # f and derivatives → 0 at R
-    assert p.density(np.array([25.0]))[0] == 0.01            # background outside
+    # f and derivatives → 0 at R: exact, the jet is set to 0.0 where g exceeds its cut
+    assert np.all(jet[:, 1:] == 0.0)
+    assert p.density(np.array([25.0]))[0] == 0.01            # background outside: n_B itself
 
 
 def test_shape_jet_matches_finite_differences():
@@ -109,9 +110,9 @@ def test_shape_integral_converged():
 
 def test_invalid_profile_rejected():
     from crustsolve.errors import InputError
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"0 < C < R; got a = 1.0, C = 25.0, R = 20.0 fm"):
         OnsiProfile(0.0, 0.1, 25.0, 1.0, 20.0)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"background density n_B = -0.001 fm\^-3 must be >= 0"):
         OnsiProfile(-1e-3, 0.1, 7.0, 1.0, 20.0)
 
 
