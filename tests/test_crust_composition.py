@@ -59,6 +59,7 @@ def test_point_proton_excess_is_the_proton_size_term(i):
     convention (crust-composition.md §2.8); the old "1.01 % of E_C" was the same excess."""
     en, row = _e(i)
     point, _ = _e(i, proton_size=False)
+    # exact: with point protons the correction is the literal 0.0
     assert en.coulomb_proton_size < 0.0 and point.coulomb_proton_size == 0.0
     assert point.total - en.total == pytest.approx(-en.coulomb_proton_size, rel=1e-9, abs=1e-12)
     ratio = (point.total - row["e_ETF"]) / (-en.coulomb_proton_size)
@@ -73,6 +74,7 @@ def test_proton_size_default_per_functional():
     assert not comp.uses_proton_size("SLy4")
     sly = comp.cell_energy("SLy4", row["nbar"], 40, neu, pro)
     sly_point = comp.cell_energy("SLy4", row["nbar"], 40, neu, pro, proton_size=False)
+    # exact: the SLy4 default and proton_size=False run the same arithmetic
     assert sly.coulomb_proton_size == 0.0 and sly.total == sly_point.total
     sly_fs = comp.cell_energy("SLy4", row["nbar"], 40, neu, pro, proton_size=True)
     bsk = comp.cell_energy("BSk24", row["nbar"], 40, neu, pro)
@@ -244,6 +246,7 @@ def test_failed_minimisation_raises_convergence_error(monkeypatch):
 
 def test_crust_range_documented_for_bsk24():
     cr = comp.crust_range("BSk24")
+    # documented constants, read back
     assert cr.drip == 2.56e-4 and cr.crust_core == 0.081 and cr.equilibrium_Z == 40
 
 
@@ -253,5 +256,5 @@ def test_z_scan_returns_lowest_energy():
     for BSk21, crust-composition.md §3.4); the scan must return its lowest entry."""
     best, energies = comp.scan_z("BSk24", 0.030024, [38, 42])
     assert set(energies) == {38.0, 42.0}
-    assert best.energies.total == min(energies.values())
+    assert best.energies.total == min(energies.values())   # the same number, copied
     assert abs(energies[38.0] - energies[42.0]) < 5e-3

@@ -137,12 +137,14 @@ def test_spectral_and_analytic_derivatives_agree(layer):
         a = build_fields(layer, points=n, derivatives="analytic").fields
         s = build_fields(layer, points=n, derivatives="spectral").fields
         diffs.append(np.max(np.abs(a.U - s.U)))
+        # B_q depends on the densities only, not on their derivatives: equal but for
+        # round-off (≈ 50 ulp of B ≈ 20 MeV fm²)
         assert np.max(np.abs(a.B - s.B)) < 1e-12
     assert diffs[1] < 0.1 and diffs[1] < 0.6 * diffs[0]
 
 
 def test_pairing_field_options(layer, bcc):
-    assert np.all(bcc.fields.Delta == 1.1)
+    assert np.all(bcc.fields.Delta == 1.1)      # a constant gap is stored as given
 
     def gap(n_n, n_p):
         return 2.0 * np.exp(-((n_n - 0.03) / 0.02) ** 2)
@@ -150,7 +152,7 @@ def test_pairing_field_options(layer, bcc):
     lf = build_fields(layer, points=16, pairing=gap)
     assert lf.fields.Delta[_edge(lf.fields)] == pytest.approx(gap(ROW["n_B_n"], 0.0), rel=1e-6)
     assert "LDA" in lf.fields.provenance["pairing"]
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"pairing gap = -1.0 MeV is outside the allowed range"):
         build_fields(layer, points=16, pairing=-1.0)
 
 
@@ -160,7 +162,7 @@ def test_grid_selection():
     assert grid_points_for(41.5557, points=40) == 40
     with pytest.raises(InputError, match="even"):
         grid_points_for(41.5557, points=33)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="either a grid spacing or a number of points, not both"):
         grid_points_for(41.5557, spacing=1.0, points=32)
 
 
@@ -173,7 +175,7 @@ def test_field_file_roundtrip(tmp_path, bcc):
     assert f.a == bcc.fields.a and np.array_equal(f.Delta, bcc.fields.Delta)
     assert f.provenance["functional"] == "BSk24"
     assert f.provenance["lattice"] == "bcc"
-    assert float(f.provenance["profile_C_n"]) == ROW["C_n"]
+    assert float(f.provenance["profile_C_n"]) == ROW["C_n"]     # stored as repr: exact
     import h5py
     with h5py.File(path, "r") as h:
         assert h["layer/n_n"].attrs["units"] == "fm^-3"
