@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from types import SimpleNamespace
 
 import h5py
@@ -12,6 +13,7 @@ from mpi4py import MPI
 
 from crustsolve.cli import star as star_cli
 from crustsolve.errors import InputError
+from test_foundation_cli import assert_png_plot
 
 
 class _Log:
@@ -49,10 +51,10 @@ def test_star_cli_outputs(tmp_path):
         assert fh["star/I_np_over_I_n"].attrs["units"] == "1"
         assert fh["star/moment_of_inertia"].attrs["units"] == "g cm^2"
         config = json.loads(fh.attrs["config"])
-        assert config["eos_transition_density_fm3"] == 0.081
+        assert config["eos_transition_density_fm3"] == 0.081    # the documented value
         assert "Pearson" in config["eos_crust_eos"]
         np.testing.assert_allclose(fh["star/mass"][:], [1.2, 1.6], rtol=1e-6)
-    assert png.stat().st_size > 1000
+    assert_png_plot(png)
 
 
 def test_star_cli_rejects_bad_masses():
@@ -73,6 +75,15 @@ def test_star_through_crustsolve_main(capsys, monkeypatch):
     if "star" not in cli.SUBCOMMANDS:
         monkeypatch.setattr(cli, "SUBCOMMANDS", tuple(cli.SUBCOMMANDS) + ("star",))
     assert cli.main(["star", "--mass", "1.4", "--n-radial", "100"]) == 0
-    assert "I_np/I_n" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # the canonical star of test_star_tov.py (R = 12.59 km, I = 1.58e45 g cm² from an
+    # independent computation, same tolerances) and the published M_max = 2.28 M☉
+    header, row = out.splitlines()[1:3]
+    assert re.match(r"\s*M \[Msun\]\s+R \[km\]\s+I \[1e45 g cm2\]", header) and "I_np/I_n" in header
+    mass, radius, inertia = (float(v) for v in row.split()[:3])
+    assert mass == pytest.approx(1.4, rel=1e-6)
+    assert radius == pytest.approx(12.59, abs=0.05)
+    assert inertia == pytest.approx(1.58, rel=0.005)
+    assert float(re.search(r"M_max = ([0-9.]+) Msun", out).group(1)) == pytest.approx(2.28, abs=0.006)
     assert cli.main(["star", "--mass", "-5"]) == 2
     assert "--mass = -5.0 Msun is outside the allowed range" in capsys.readouterr().err

@@ -69,7 +69,9 @@ def test_radial_grid_convergence_is_fourth_order():
     for name, v in q.items():
         e1, e2 = abs(v[1] - v[2]), abs(v[2] - v[3])
         order = math.log2(e1 / e2)
-        assert 3.3 < order < 5.0, (name, order)
+        # fourth-order scheme (measured 3.99–4.02 from N = 50, 100, 200; 3.96–4.09 one step
+        # coarser): 0.15 allows for the pre-asymptotic drift
+        assert order == pytest.approx(4.0, abs=0.15), (name, order)
     # the default grid (400) is converged to ~1e-7 relative for this star
     fine = solve_rotation(eos, tov, n_radial=400)
     assert fine.I_hartle == pytest.approx(q["I"][-1], rel=1e-6)
@@ -85,9 +87,13 @@ def test_bsk24_star_checks(bsk24):
     assert abs(star.lt_symmetry_residual) < 1e-8
     assert abs(star.moment_of_inertia_check) < 1e-10
     assert star.fraction_n + star.fraction_p == pytest.approx(1.0, rel=1e-14)
-    # neutron fluid only in the core: Ĩ_p/(Ĩ_n + Ĩ_p) ~ 10 % (crust + charged particles)
-    assert 0.05 < star.fraction_p < 0.15
-    assert 0.0 < star.I_np_over_I_n < star.eps_tilde_n
+    # Against the independent 1.4 M☉ model of test_bsk24_reproduces_reference_table (Pearson
+    # fits for ε(P) in the core too): Ĩ_p/Ĩ = 0.090, I_np/I_n = 0.0070, with that test's
+    # tolerances for these columns (2 %, and 5 % for the two-digit ratio); the functional core
+    # used here moves R and I by 0.2 % (measured deviations 0.09 % and 1.9 %)
+    assert star.fraction_p == pytest.approx(0.090, rel=0.02)
+    assert star.I_np_over_I_n == pytest.approx(0.0070, rel=0.05)
+    assert star.I_np_over_I_n < star.eps_tilde_n     # frame dragging opposes entrainment
     assert star.n_core_steps + star.n_crust_steps == star.n_radial
 
 
@@ -114,7 +120,8 @@ def test_mass_bounds_give_clear_errors(bsk24):
         star_model("BSk24", 0.05, eos=bsk24, min_mass=0.0)
     with pytest.raises(InputError, match="SLy4"):
         star_model("SLy4", 1.4)
-    assert mmax.mass > 2.0
+    # published BSk24 maximum mass (Pearson et al. 2018), as in test_star_tov.py
+    assert mmax.mass == pytest.approx(2.28, abs=0.006)
 
 
 @pytest.mark.slow

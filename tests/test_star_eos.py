@@ -11,6 +11,7 @@ import pytest
 from crustsolve.errors import InputError
 from crustsolve.star import gr_units, lepton_energy_density, pearson2018, unified_eos
 from crustsolve.constants import M_E_C2, HBARC
+from crustsolve.core import lepton_chemical_potential
 
 ETFSI = Path(os.environ.get("CRUSTSOLVE_ETFSI_DIR", Path(__file__).resolve().parents[2]
                             / "shared" / "data" / "etfsi-pearson2018"))
@@ -48,9 +49,11 @@ def test_pearson_fit_basic_properties():
     for name in pearson2018.FITTED_FUNCTIONALS:
         p = pearson2018.pressure(name, n)
         assert np.all(np.diff(p) > 0.0)
-        e = pearson2018.energy_per_nucleon(name, n)
-        # ⁵⁶Fe ground state at low density (e → −9.1536 MeV relative to m_n c²)
-        assert e[0] == pytest.approx(pearson2018.E_GROUND_STATE, abs=0.5)
+        # n̄ → 0: ⁵⁶Fe at rest, e = (M(⁵⁶Fe) − 56 m_n)c²/56 with the atomic mass 55.934936 u
+        # (AME), u = 931.49410242 MeV, m_n = 939.56542052 MeV: −9.15369 MeV; the fit's constant
+        # is printed to 1e-4 MeV (the density terms are 6e-8 MeV at 1e-15 fm⁻³)
+        e0 = (55.934936 * 931.49410242 - 56 * 939.56542052) / 56
+        assert float(pearson2018.energy_per_nucleon(name, 1e-15)) == pytest.approx(e0, abs=2e-4)
     with pytest.raises(InputError, match="SLy4"):
         pearson2018.pressure("SLy4", 0.1)
 
@@ -79,15 +82,21 @@ def bsk24():
 def test_unified_eos_is_continuous_and_consistent(bsk24):
     eos = bsk24
     info = dict(eos.info)
-    assert info["transition_density_fm3"] == 0.081
+    assert info["transition_density_fm3"] == 0.081     # the documented value, read back
     h_t = eos.h_transition
     below, above = h_t * (1 - 1e-9), h_t * (1 + 1e-9)
     assert eos.pressure(above) == pytest.approx(eos.pressure(below), rel=1e-6)
     # ε jumps by the (small) mismatch between the crust fit and the functional's core
     assert abs(eos.energy_density(above) / eos.energy_density(below) - 1.0) < 0.02
-    # neutron fluid only in the core
+    # neutron fluid only in the core (exact: the crust spline interpolates zeros)
     assert eos.neutron_fraction_of(below) == 0.0
-    assert 0.9 < eos.neutron_fraction_of(above) < 1.0
+    # x_n = n_n/n = 1 − y_p at the core edge: y_p of BSk24 at 0.081 fm⁻³ from the published
+    # fit (Pearson et al. 2018 eq. C17, Table C7; ~1 % accurate), no muons (μ_e = 85 MeV)
+    p1, p2, p3, p4, p5, p6, p7 = (0.0021, 0.581, 9.874, 16.20, 39.20, -0.148, 4.0)
+    n_t = 0.081
+    y_e = (p1 + p2 * n_t + p6 * n_t**1.5 + p3 * n_t**p7) / (1 + p4 * n_t**1.5 + p5 * n_t**p7)
+    assert float(lepton_chemical_potential(y_e * n_t, M_E_C2)) < 105.658
+    assert 1.0 - eos.neutron_fraction_of(above) == pytest.approx(y_e, rel=0.01)
     assert eos.baryon_density(above) == pytest.approx(0.081, rel=1e-6)
     # dP/dh = ε + P, the definition of the pseudo-enthalpy, in crust and core
     for h in (0.3 * h_t, 0.9 * h_t, 1.5 * h_t, 0.3, 0.8):

@@ -9,6 +9,7 @@ from scipy.integrate import solve_ivp
 
 from crustsolve.star import (PolytropeEoS, UniformDensityEoS, maximum_mass, solve_rotation,
                              solve_tov, star_from_central_enthalpy, unified_eos)
+from crustsolve.star.gr_units import M_SUN_KM
 
 
 @pytest.mark.parametrize("h_c", [0.05, 0.3, 0.6])
@@ -36,7 +37,9 @@ def test_newtonian_n1_polytrope_radius_and_moment_of_inertia():
     mr2 = tov.mass * tov.radius**2
     rot = solve_rotation(eos, tov, n_radial=200)
     assert rot.I_hartle / mr2 == pytest.approx(2.0 / 3.0 * (1.0 - 6.0 / math.pi**2), rel=1e-4)
-    assert star.omega_c_over_Omega < 1e-4      # no frame dragging in the Newtonian limit
+    # weak-field frame dragging: (r⁴ω′)′/r⁴ = −16πρΩ gives ω(0)/Ω = (16π/3)∫ρ r dr, which for
+    # ρ ∝ sin(πr/R)/(πr/R) is (8/3) M/R; corrections are O(M/R) ≈ 1e-5 (measured 7e-6)
+    assert star.omega_c_over_Omega == pytest.approx(8.0 / 3.0 * star.compactness, rel=1e-4)
 
 
 def _independent_hartle(K, gamma, h_c):
@@ -119,6 +122,11 @@ def test_bsk24_canonical_star(bsk24):
     assert star.mass == pytest.approx(1.4, rel=1e-6)
     assert star.radius == pytest.approx(12.59, abs=0.05)
     assert star.moment_of_inertia == pytest.approx(1.58e45, rel=0.005)
-    assert 0.0 < star.r_transition < star.radius
-    assert 0.5 < star.crust_thickness < 1.5          # km
+    # thin crust: dh/dr = −M/(r(r − 2M)) from R_t to R integrates to
+    # R_t = 2M/(1 − (1 − 2M/R)e^{−2h_t}); it neglects the crust mass (1.3 % of M here) and
+    # 4πr³P/m (0.3 % at the base): 1.5 % on the thickness (measured 0.2 %)
+    M = star.mass * M_SUN_KM
+    R_t = 2.0 * M / (1.0 - (1.0 - 2.0 * M / star.radius) * math.exp(-2.0 * bsk24.h_transition))
+    assert star.crust_thickness == pytest.approx(star.radius - R_t, rel=0.015)
+    assert star.r_transition == pytest.approx(R_t, abs=0.015 * (star.radius - R_t))
     assert star.central_baryon_density > 0.081
