@@ -1,6 +1,9 @@
 """Fields container, HDF5 field files and the Grid layout (issue #4)."""
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import h5py
 import numpy as np
 import pytest
@@ -20,6 +23,7 @@ def _fields(n=6, a=9.0, current=True, delta=True):
 
 def test_constructors():
     f = Fields.uniform(6, 12.0, U0=-3.0)
+    # exact: h = 12/6 and the constants are stored as given
     assert f.n == 6 and f.h == 2.0 and np.all(f.U == -3.0) and np.all(f.B == HBAR2_2MN)
     assert f.I is None and not f.has_current and f.provenance["source"] == "Fields.uniform"
     c = Fields.separable_cosine(8, 10.0, V=2.0)
@@ -29,11 +33,19 @@ def test_constructors():
     g = Fields.gaussian_wells(10, 20.0, depth=50.0, radius=3.0, lattice="bcc")
     # deepest at both bcc sites, O_h-symmetric on the grid, and periodic images included
     assert g.U[0, 0, 0] == pytest.approx(g.U[5, 5, 5], abs=1e-12)
-    assert g.U.min() == pytest.approx(g.U[0, 0, 0]) and g.U[0, 0, 0] < -49.0
+    # −50 MeV at a site, plus the tails of the 8 nearest wells of the other site at
+    # √3·10 fm: 8·50·e^{−300/9} = 1.4e-12 MeV
+    assert g.U.min() == pytest.approx(g.U[0, 0, 0])
+    assert g.U[0, 0, 0] == pytest.approx(-50.0 - 400.0 * math.exp(-300.0 / 9.0), abs=1e-13)
     np.testing.assert_allclose(g.U, np.transpose(g.U, (2, 0, 1)), atol=1e-12)
     np.testing.assert_allclose(g.U, g.U[::-1][np.r_[-1, 0:9]], atol=1e-12)  # x → -x
     sc = Fields.gaussian_wells(9, 20.0, depth=50.0, radius=3.0, lattice="sc")
-    assert sc.U[0, 0, 0] < sc.U[4, 4, 4]
+    # sc, x = 4a/9 on each axis: the tails of the 8 wells at the cube corners,
+    # −50 Π_d (e^{−(x/ρ)²} + e^{−((a−x)/ρ)²}); farther wells are below e^{−90} of these
+    x = 4 * 20.0 / 9
+    corners = -50.0 * (math.exp(-(x / 3.0) ** 2) + math.exp(-((20.0 - x) / 3.0) ** 2)) ** 3
+    assert sc.U[4, 4, 4] == pytest.approx(corners, rel=1e-12)
+    assert sc.U[0, 0, 0] == pytest.approx(-50.0, abs=1e-13)
     with pytest.raises(InputError, match="even number"):
         Fields.gaussian_wells(9, 20.0, depth=50.0, radius=3.0, lattice="bcc")
     with pytest.raises(InputError, match="lattice"):
@@ -42,9 +54,9 @@ def test_constructors():
 
 def test_fields_are_frozen_and_read_only():
     f = _fields()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'a'"):
         f.a = 3.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
         f.U[0, 0, 0] = 1.0
 
 

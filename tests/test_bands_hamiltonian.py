@@ -86,7 +86,9 @@ def test_assembly_matches_numpy_reference(comm, order, n):
             scale = np.abs(R).max() or 1.0
             np.testing.assert_allclose(D @ X, R, rtol=0, atol=1e-13 * scale, err_msg=str(deriv))
             if deriv == (0, 1):
-                assert not D.any()   # star stencil: no mixed second derivative
+                # exact: a star stencil has no displacement along two axes, every entry is
+                # multiplied by d_x d_y = 0.0
+                assert not D.any()
     finally:
         b.close()
 
@@ -101,10 +103,15 @@ def test_same_matrix_on_any_number_of_ranks_and_k_groups(comm):
     sub = comm.Split(color=comm.rank % 2, key=comm.rank)
     group = _Built(f, 4, sub)
     try:
+        # Entries are formed elementwise from the same replicated fields, on local blocks of
+        # different lengths: SIMD loops (FMA in complex products) may round an entry
+        # differently, by ~1 ulp of the largest entry; a layout error would be O(1)
         S = serial.dense(k)
-        np.testing.assert_array_equal(world.dense(k), S)
-        np.testing.assert_array_equal(group.dense(k), S)
-        np.testing.assert_array_equal(world.dense(k, (1,)), serial.dense(k, (1,)))
+        tol = 1e-14 * np.abs(S).max()
+        np.testing.assert_allclose(world.dense(k), S, rtol=0, atol=tol)
+        np.testing.assert_allclose(group.dense(k), S, rtol=0, atol=tol)
+        dS = serial.dense(k, (1,))
+        np.testing.assert_allclose(world.dense(k, (1,)), dS, rtol=0, atol=1e-14 * np.abs(dS).max())
     finally:
         group.close()
         world.close()
@@ -315,7 +322,8 @@ def test_order_of_accuracy_free_gas(comm, order):
         finally:
             b.close()
     slope = np.polyfit(np.log(a / np.array(ns)), np.log(errs), 1)[0]
-    assert slope >= order - 0.3, (order, slope, errs)
+    # measured 0.03–0.15 below the order (pre-asymptotic at n = 16); none above it
+    assert slope == pytest.approx(order, abs=0.3), (order, slope, errs)
 
 
 def _lowest(A, count):
@@ -345,7 +353,8 @@ def test_order_of_accuracy_separable_cosine(order, ns):
         finally:
             b.close()
     slope = np.polyfit(np.log(a / np.array(ns)), np.log(errs), 1)[0]
-    assert slope >= order - 0.3, (order, slope, errs)
+    # measured 0.0–0.21 below the order (order 8: 7.79 on n = 16–20); none above it
+    assert slope == pytest.approx(order, abs=0.3), (order, slope, errs)
 
 
 def test_current_term_continuum_limit():
@@ -373,7 +382,7 @@ def test_current_term_continuum_limit():
         finally:
             b.close()
     slope = np.polyfit(np.log(a / np.array([8, 12, 16])), np.log(errs), 1)[0]
-    assert slope >= order - 0.3
+    assert slope == pytest.approx(order, abs=0.3), slope     # measured 3.94
 
 
 @pytest.mark.slow
