@@ -73,6 +73,7 @@ def test_counts_and_multiplicities_match_brute_force(n, shift):
 def test_weights_are_exact_integer_ratios():
     km = KMesh.monkhorst_pack(6, A, shift=True)
     assert km.multiplicities.dtype.kind == "i"
+    # exact: each weight is one correctly rounded division m/n³
     np.testing.assert_array_equal(km.weights, km.multiplicities / km.nfull)
     assert sum(Fraction(int(m), km.nfull) for m in km.multiplicities) == 1
 

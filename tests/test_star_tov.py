@@ -112,6 +112,12 @@ def test_bsk24_maximum_mass_matches_published_value(bsk24):
     assert mmax.radius == pytest.approx(11.01, rel=0.01)
     # the maximum is inside the table and causal-density range
     assert 0.8 < mmax.central_baryon_density < 1.2
+    # and it is the maximum: 2 % either side of its h_c the mass drops by the same
+    # second-order amount (measured 2.5e-4 M☉ both sides); a maximum displaced by 0.1 % of h_c
+    # would make the two drops differ by 20 %
+    lo, hi = (solve_tov(bsk24, s * mmax.central_enthalpy).mass / M_SUN_KM for s in (0.98, 1.02))
+    assert lo < mmax.mass and hi < mmax.mass
+    assert mmax.mass - lo == pytest.approx(mmax.mass - hi, rel=0.2)
 
 
 def test_bsk24_canonical_star(bsk24):
