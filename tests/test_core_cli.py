@@ -111,8 +111,9 @@ def test_gaps_at_t0_give_landau_velocities(capsys):
     v = _values(out)
     # T = 0: Δ_q(T) = Δ_q(0), printed back
     assert float(v["Δ_n(T)"]) == pytest.approx(1.0) and float(v["Δ_p(T)"]) == pytest.approx(0.5)
-    # V_L,q = Δ_q/(ħc k_Fq), k_Fq from the composition of the reference table (y_p = 0.04847,
-    # rounded to 5e-6: 1e-4 relative in n_p, so 3.4e-5 in k_Fp; 2e-6 in k_Fn)
+    # V_L,q = Δ_q/(ħc k_Fq), k_Fq from y_p = 0.04847 of the BSk24 reference table in
+    # test_core_entrainment.py (rounded to 5e-6: 1e-4 relative in n_p, so 3.4e-5 in k_Fp,
+    # 2e-6 in k_Fn; the printout has 6 digits)
     y_p = 0.04847
     k_n = (3 * math.pi**2 * 0.16 * (1 - y_p)) ** (1 / 3)
     k_p = (3 * math.pi**2 * 0.16 * y_p) ** (1 / 3)
