@@ -1,14 +1,14 @@
 """Hydrodynamic (classical superfluid) limit: potential flow through the lattice and ion masses.
 
-Physics: ``shared/physics/crust-superfluidity.md`` §8.
+Physics: ``docs/physics/crust-superfluidity.md``, "hydrodynamics".
 
-* Periodic potential flow (§8.1): ∇·[ρ_s^loc(r) ∇Φ] = 0 with Φ = x̂_e·r + χ(r), χ periodic,
+* Periodic potential flow: ∇·[ρ_s^loc(r) ∇Φ] = 0 with Φ = x̂_e·r + χ(r), χ periodic,
   lattice at rest; ρ_n,s^{de} = ⟨ρ_s^loc (δ_de + ∂_d χ)⟩_cell. Discretised in the
   conservative (staggered) second-order form Σ_d (D_d⁺)ᵀ diag(ρ at faces) D_d⁺ χ =
   −(D_e⁺)ᵀ ρ_faces,e, solved with PETSc KSP (CG on the symmetric semi-definite operator,
   constant null space removed). Face values are arithmetic means of the two neighbours.
-* Leggett-type bounds and the single-sphere (Epstein–Baym-type) induced mass (§8.2), and the
-  Maxwell-Garnett finite-filling formula (§8.3).
+* Leggett-type bounds, the single-sphere induced mass and the Epstein–Baym prescriptions for
+  one ion, and the Maxwell-Garnett finite-filling formula.
 
 Densities: any consistent unit (mass or number density); results come in the same unit.
 """
@@ -26,7 +26,7 @@ from .errors import ConvergenceError, InputError, check_choice, check_range
 # ---------------------------------------------------------------------------------------------
 
 def single_sphere_ion_mass(rho_in: float, rho_out: float, volume: float, m_rigid: float) -> float:
-    """m_I*^hydro = M_rig + V_N (ρ_in − ρ_out)²/(ρ_in + 2ρ_out)  (§8.2).
+    """m_I*^hydro = M_rig + V_N (ρ_in − ρ_out)²/(ρ_in + 2ρ_out) (potential flow past a sphere).
 
     A sphere of volume V_N moving through superfluid at rest; ρ_in/ρ_out are the superfluid
     mass densities inside/outside, M_rig the mass moving rigidly with the sphere.
@@ -37,44 +37,98 @@ def single_sphere_ion_mass(rho_in: float, rho_out: float, volume: float, m_rigid
     return m_rigid + volume * (rho_in - rho_out) ** 2 / (rho_in + 2.0 * rho_out)
 
 
-#: Named prescriptions for the superfluid inside a cluster (fraction λ of the inside neutrons
-#: that is superfluid). "impenetrable": λ = 0, the whole cluster moves rigidly (textbook added
-#: mass ½ρ_out V_N). "all_superfluid": λ = 1, only the protons move rigidly. "permeable": the
-#: free neutrons flow through the cluster unhindered (ρ_in = ρ_out, no backflow) and only the
-#: bound nucleons move rigidly — crustsolve's definition; the λ prescriptions of Chamel's
-#: 2605.25600 are not confirmed (physics ref. §8.2).
+#: The three prescriptions of the Epstein–Baym single-ion formula, by the density ρ_s,i = λρ_n,o
+#: of the nucleons inside the ion that take part in the superflow:
+#: "impenetrable" (Sedrakian, Astrophys. Space Sci. 236, 267 (1996)): ρ_s,i = 0;
+#: "all_superfluid" (all nucleons superfluid; Magierski & Bulgac, Nucl. Phys. A738, 143
+#: (2004)): ρ_s,i = ρ_n,i + ρ_p,i; "permeable" (Martin & Urban, PRC 94, 065801 (2016)):
+#: ρ_s,i = ρ_n,o.
 PRESCRIPTIONS = ("impenetrable", "all_superfluid", "permeable")
 
 
 @dataclass(frozen=True)
 class ClusterForHydro:
-    """A spherical cluster in a neutron gas, as the single-sphere model sees it (masses in MeV/c²,
-    densities in fm⁻³, radius in fm)."""
+    """A spherical ion in a neutron superfluid, as the single-sphere model sees it.
+
+    Z_in, N_in: protons and neutrons inside the sphere of radius ``radius`` (fm); n_n_out: the
+    neutron density outside (fm⁻³); Z: protons per ion; masses are rest energies (MeV).
+    """
 
     Z: float
-    N_in: float            #: neutrons inside the sphere (bound + the free ones inside)
-    radius: float          #: sphere radius R_N
-    n_n_out: float         #: neutron density outside (free neutron gas)
+    Z_in: float
+    N_in: float
+    radius: float
+    n_n_out: float
     m_n_c2: float
     m_p_c2: float
 
+    @property
+    def volume(self) -> float:
+        return 4.0 / 3.0 * np.pi * self.radius**3
 
-def single_sphere_prescription(cluster: ClusterForHydro, prescription: str) -> float:
-    """Effective ion mass m_I* c² (MeV) of one cluster in the dilute limit (§8.2)."""
+    @property
+    def rho_n_in(self) -> float:
+        """ρ_n,i: mean neutron mass density inside the sphere (MeV fm⁻³)."""
+        return self.m_n_c2 * self.N_in / self.volume
+
+    @property
+    def rho_p_in(self) -> float:
+        """ρ_p,i: mean proton mass density inside the sphere (MeV fm⁻³)."""
+        return self.m_p_c2 * self.Z_in / self.volume
+
+    @property
+    def rho_n_out(self) -> float:
+        """ρ_n,o: neutron mass density outside (MeV fm⁻³)."""
+        return self.m_n_c2 * self.n_n_out
+
+
+@dataclass(frozen=True)
+class EpsteinBaymMass:
+    """Effective mass of one ion by the Epstein–Baym formula for one prescription.
+
+    lam : λ = ρ_s,i/ρ_n,o. m_ion : the prescription's ion mass m_I (MeV); m_displaced :
+    m_d = (4/3)πR³ρ_n,o (MeV); m_ion_star : m_I* = m_I + (λ−1)²/(λ+2) m_d (MeV);
+    ratio : m_I*/m_I (NaN when m_I = 0).
+    """
+
+    prescription: str
+    lam: float
+    m_ion: float
+    m_displaced: float
+    m_ion_star: float
+    ratio: float
+
+
+def epstein_baym(cluster: ClusterForHydro, prescription: str) -> EpsteinBaymMass:
+    """m_I* = m_I + (λ−1)²/(λ+2) m_d (Epstein & Baym, ApJ 328, 680 (1988)), each prescription's m_I.
+
+    The ratio is m_I*/m_I = 1 + (λ−1)²/(λ+2) · ρ_n,o/(ρ_p,i + ρ_n,i − λρ_n,o) for the first two
+    prescriptions, whose m_I = m_I⁰ − (4/3)πR³ρ_s,i with m_I⁰ = (4/3)πR³(ρ_n,i + ρ_p,i):
+    impenetrable λ = 0, m_I = m_I⁰ = Z m_p + N m_n; all nucleons superfluid
+    λ = (ρ_n,i + ρ_p,i)/ρ_n,o, m_I = 0 (ratio undefined). Permeable ions have λ = 1 (no
+    backflow) and m_I = Z m_p (only the protons move with the ion), so m_I* = Z m_p; the
+    general m_I⁰ − (4/3)πR³ρ_n,o equals Z m_p only when the neutron density inside equals
+    the one outside (``docs/physics/crust-superfluidity.md``, "hydrodynamics").
+    """
     check_choice("prescription", prescription, PRESCRIPTIONS)
-    V = 4.0 / 3.0 * np.pi * cluster.radius**3
-    rho_out = cluster.m_n_c2 * cluster.n_n_out
-    m_p = cluster.Z * cluster.m_p_c2
+    cl = cluster
+    check_range("n_n_out", cl.n_n_out, 0.0, None, lo_open=True, unit="fm^-3")
+    check_range("radius", cl.radius, 0.0, None, lo_open=True, unit="fm")
+    V = cl.volume
+    m_d = V * cl.rho_n_out
     if prescription == "impenetrable":
-        return single_sphere_ion_mass(0.0, rho_out, V, m_p + cluster.N_in * cluster.m_n_c2)
-    if prescription == "all_superfluid":
-        return single_sphere_ion_mass(cluster.m_n_c2 * cluster.N_in / V, rho_out, V, m_p)
-    bound = cluster.N_in - cluster.n_n_out * V
-    return single_sphere_ion_mass(rho_out, rho_out, V, m_p + bound * cluster.m_n_c2)
+        lam, m_I = 0.0, V * (cl.rho_n_in + cl.rho_p_in)
+    elif prescription == "all_superfluid":
+        lam, m_I = (cl.rho_n_in + cl.rho_p_in) / cl.rho_n_out, 0.0
+    else:
+        lam, m_I = 1.0, cl.Z * cl.m_p_c2
+    m_star = m_I + (lam - 1.0) ** 2 / (lam + 2.0) * m_d
+    return EpsteinBaymMass(prescription, lam, m_I, m_d, m_star,
+                           m_star / m_I if m_I > 0 else float("nan"))
 
 
 def maxwell_garnett_superfluid_density(rho_in: float, rho_out: float, filling: float) -> float:
-    """ρ_n,s of a dilute cubic array of spheres (filling f = n_I V_N), exact to O(f) (§8.3)."""
+    """ρ_n,s of a dilute cubic array of spheres (filling f = n_I V_N), exact to O(f) (Maxwell-Garnett)."""
     check_range("filling", filling, 0.0, 1.0)
     d = rho_in - rho_out
     return rho_out * (rho_in + 2 * rho_out + 2 * filling * d) / (rho_in + 2 * rho_out - filling * d)
@@ -83,7 +137,7 @@ def maxwell_garnett_superfluid_density(rho_in: float, rho_out: float, filling: f
 def leggett_bounds(rho: np.ndarray, direction: int = 0) -> tuple:
     """(lower, upper) bounds on ρ_s^{dd} of the potential-flow problem for flow along ``direction``.
 
-    upper = [⟨(⟨ρ⟩_⊥)⁻¹⟩_d]⁻¹ (planar averages first), lower = ⟨[⟨ρ⁻¹⟩_d]⁻¹⟩_⊥ (§8.1).
+    upper = [⟨(⟨ρ⟩_⊥)⁻¹⟩_d]⁻¹ (planar averages first), lower = ⟨[⟨ρ⁻¹⟩_d]⁻¹⟩_⊥.
     """
     rho = np.moveaxis(np.asarray(rho, dtype=float), direction, 0)
     if np.any(rho <= 0):
@@ -148,7 +202,7 @@ def _operator_csr(rho: np.ndarray, h: float, rstart: int, rend: int):
 def potential_flow_superfluid_density(rho_loc: np.ndarray, a: float, comm=None, rtol: float = 1e-10,
                                       max_it: int = 5000, ksp_prefix: str = "crust_hydro_",
                                       directions=(0, 1, 2)) -> PotentialFlowResult:
-    """Exact hydrodynamic ρ_n,s tensor of a periodic cell (§8.1) by a PETSc KSP solve.
+    """Exact hydrodynamic ρ_n,s tensor of a periodic cell by a PETSc KSP solve.
 
     ``rho_loc``: local superfluid density on the n³ grid of the cube of side ``a`` (fm),
     replicated on every rank of ``comm``; must be > 0 (an impenetrable region is modelled by

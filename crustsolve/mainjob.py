@@ -1,16 +1,17 @@
 """The main job: one crustal layer (functional, n̄) → superfluid fraction, m_n*, m_I*.
 
-Pipeline (DESIGN.md §2, physics ref. crust-superfluidity.md §5–§8):
+Pipeline (``docs/physics/crust-superfluidity.md``):
 
 1. composition: ETF minimisation (:func:`crustsolve.crust.minimise_layer`) or a published
    table (:func:`crustsolve.crust.load_table`);
 2. periodic fields on the conventional cube (:func:`crustsolve.crust.build_fields`);
-3. zero-point loop (§7): ⟨δr²⟩(m_I*) → Debye–Waller smearing of the chosen fields →
-   bands on the k-mesh → ρ_n,s at every level (:func:`crustsolve.response.superfluid_density`)
-   → m_I* = (ρ̄ − ρ_n,s)/n_I of the driving level → repeat to a fixed point. The first band
-   calculation is the rigid lattice (⟨δr²⟩ = 0), reported as such;
-4. hydrodynamic comparison (§8): potential flow of ρ_s^loc = m_n n_n(r) through the same grid,
-   and the single-sphere prescriptions.
+3. zero-point loop: ⟨δr²⟩(m_I*) → Debye–Waller smearing of the fields that depend on the
+   ion positions → bands on the k-mesh → ρ_n,s at every level
+   (:func:`crustsolve.response.superfluid_density`) → m_I* = (ρ̄ − ρ_n,s)/n_I of the driving
+   level → repeat to a fixed point. The first band calculation is the rigid lattice
+   (⟨δr²⟩ = 0), reported as such;
+4. hydrodynamic comparison: potential flow of ρ_s^loc = m_n n_n(r) through the same grid,
+   and the Epstein–Baym single-ion prescriptions.
 
 Every k-point of every band calculation is checkpointed in the results file
 (``evaluations/<i>/kpoints/<k>``); ``resume=True`` reuses completed items and gives the same
@@ -30,9 +31,15 @@ import numpy as np
 from .config import from_dict, merge, to_dict
 from .constants import HBAR2_2MN, M_N_C2, M_P_C2
 from .errors import ConfigError, InputError, NotEnoughBandsError, check_range
+from .functional import get_functional
 
 LEVEL_LABELS = {"normal": "normal (Fermi surface)", "intraband": "BCS intraband",
                 "form_a": "full response (A)", "form_b": "full response (B)"}
+
+#: What the Debye–Waller smearing acts on, by the [zeropoint] smear choice.
+SMEARED_FIELDS = {"U": ("U_n",),
+                  "all": ("U_n", "B_n", "C_nn n_n (current-field vertex)",
+                          "n_n (hydrodynamic density)")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,16 +75,20 @@ class GridConfig:
 
 @dataclass(frozen=True)
 class BandsConfig:
-    """[bands]: eigensolver; ``nbands`` 0 = occupied levels × (1 + ``buffer``). If the bands
-    end less than 5σ_max above μ, the band calculation is repeated with 30 % more bands."""
+    """[bands]: eigensolver and band count. ``nbands`` 0 = automatic: enough bands to reach
+    ``margin`` MeV above μ at every k (estimated from the free-neutron density of states, then
+    checked; the band calculation is repeated with more bands when the computed set ends
+    below 90 % of the margin). The margin controls the band-truncation error of every BCS level (reported as
+    its truncation estimate): measured on complete-basis grids with Δ = 1 MeV, 8 MeV leaves
+    ≲ 0.5 % in the intraband and Form-B levels and ≲ 1 % in Form A."""
 
     solver: Literal["lapack", "krylovschur", "chebyshev"] = "lapack"
     nbands: int = 0
-    buffer: float = 0.3
+    margin: float = 8.0
     tol: float = 1e-8
 
     def __post_init__(self):
-        check_range("bands.buffer", self.buffer, 0.0, 2.0)
+        check_range("bands.margin", self.margin, 2.0, 100.0, unit="MeV")
         check_range("bands.tol", self.tol, 0.0, 1e-3, lo_open=True)
         if self.nbands < 0:
             raise InputError(f"bands.nbands = {self.nbands} must be ≥ 0 (0 = automatic)")
@@ -107,12 +118,14 @@ class PairingConfig:
 
 @dataclass(frozen=True)
 class ZeroPointConfig:
-    """[zeropoint]: quantum zero-point motion of the ions (§7). ``smear``: fields smeared by
-    the Debye–Waller factor ("U" only, or "UB" for U_n and B_n). ``level``: the level of theory
-    whose ρ_n,s drives m_I* (with the local current-field term if ``current``)."""
+    """[zeropoint]: quantum zero-point motion of the ions. ``smear``: what the Debye–Waller
+    factor acts on: "all" (default) every field that depends on the ion positions — U_n, B_n,
+    the current-field coefficient C_nn n_n and the density of the hydrodynamic comparison;
+    "U" U_n only (the prescription of Chamel's papers). ``level``: the level of theory whose
+    ρ_n,s drives m_I* (its current-field variant if ``current``)."""
 
     enabled: bool = True
-    smear: Literal["U", "UB"] = "U"
+    smear: Literal["all", "U"] = "all"
     level: Literal["normal", "intraband", "form_a", "form_b"] = "form_b"
     current: bool = True
     rtol: float = 1e-2
@@ -161,6 +174,9 @@ PRESETS = {
 def resolve_config(file_data: Optional[dict] = None, overrides: Optional[dict] = None) -> MainJobConfig:
     """Preset < run file < command-line overrides → validated :class:`MainJobConfig`."""
     data = merge(file_data or {}, overrides or {})
+    if isinstance(data.get("bands"), dict) and "buffer" in data["bands"]:
+        raise ConfigError("bands.buffer is no longer used: the automatic band count is set by "
+                          "bands.margin, the energy (MeV) the computed bands reach above μ")
     preset = data.get("preset", "quick")
     if preset not in PRESETS:
         raise ConfigError(f"preset = {preset!r} is not one of: {', '.join(PRESETS)}")
@@ -178,11 +194,16 @@ class Evaluation:
     index: int
     msd: float                 #: ⟨δr²⟩ used for the smearing (fm²)
     m_ion_c2_in: float         #: m_I* c² that gave ⟨δr²⟩ (MeV; nan for the rigid lattice)
-    fractions: dict            #: {level: {"no_current"/"with_current": ρ_s/ρ_f (profile)}}
-    masses: dict               #: {level: {...}} m_n*/m_n, m_I*/m_I (see _level_masses)
+    levels: dict               #: {level: {"no_current"/"with_current": {...}}} (_level_masses)
     m_ion_c2_out: float        #: m_I* c² of the driving level (MeV)
-    convergence: dict          #: band margin, residual, window/smearing convergence
+    convergence: dict          #: band margin, residual, smearing error, truncation fraction
+    smeared: tuple             #: what the Debye–Waller factor was applied to
+    hydro: dict                #: the hydrodynamic comparison on this lattice ({} if off)
     seconds: float
+
+    def fraction(self, level: str, reference: str = "free", current: bool = False) -> float:
+        """ρ_n,s/ρ_ref of ``level`` (reference "free" or "all")."""
+        return self.levels[level][CURRENT_TAGS[current]]["superfluid_fraction"][reference]
 
 
 @dataclass(frozen=True)
@@ -192,8 +213,12 @@ class MainJobResult:
     evaluations: tuple
     converged: bool
     msd: float
-    hydro: dict
     seconds: float
+
+    @property
+    def hydro(self) -> dict:
+        """The hydrodynamic comparison on the final (smeared) lattice."""
+        return self.final.hydro
 
     @property
     def final(self) -> Evaluation:
@@ -213,92 +238,151 @@ def _layer(cfg: LayerConfig):
     return minimise_layer(cfg.functional, cfg.density, cfg.Z, lattice=cfg.lattice)
 
 
-def number_of_bands(cfg: BandsConfig, n_neutrons_cell: float, npoints: int) -> int:
-    """Bands per k: the occupied spin-degenerate levels (N_cell/2) times (1 + buffer)."""
+def free_gas_levels_per_MeV(volume: float, n_free: float, b0: float = HBAR2_2MN) -> float:
+    """Spin-degenerate levels per MeV at the Fermi energy of a free neutron gas of density n_free
+    in the volume (fm³): dN/dε = V k_F/(4π² b0), k_F = (3π² n_free)^{1/3}."""
+    k_f = (3.0 * math.pi**2 * max(n_free, 1e-8)) ** (1.0 / 3.0)
+    return volume * k_f / (4.0 * math.pi**2 * b0)
+
+
+def number_of_bands(cfg: BandsConfig, n_neutrons_cell: float, npoints: int,
+                    levels_per_MeV: float) -> int:
+    """Bands per k: the occupied spin-degenerate levels (N_cell/2) plus the levels up to
+    ``cfg.margin`` above μ (1.4 × ``levels_per_MeV`` × margin: the measured level density of
+    the crust layers exceeds the free-gas one by about 30 %), or ``cfg.nbands``."""
     if cfg.nbands:
         nb = cfg.nbands
     else:
-        nb = int(math.ceil(0.5 * n_neutrons_cell * (1.0 + cfg.buffer)))
+        nb = int(math.ceil(0.5 * n_neutrons_cell + 1.4 * levels_per_MeV * cfg.margin))
     if nb >= npoints:
         raise InputError(f"{nb} bands requested but the grid has only {npoints} points; "
-                         "refine [grid] points or lower [bands] nbands/buffer")
+                         "refine [grid] points or lower [bands] nbands/margin")
     return nb
 
 
-def _smeared_fields(base, msd: float, smear: str):
-    from dataclasses import replace  # noqa: PLC0415
+@dataclass(frozen=True)
+class LatticeInputs:
+    """What one band calculation of the zero-point loop needs from the lattice.
 
+    fields : the Bloch-Hamiltonian fields; current : the current-field term (C_nn n_n);
+    n_n : the neutron density of the hydrodynamic comparison (fm⁻³); smeared : the names of
+    the smeared quantities (empty for the rigid lattice).
+    """
+
+    fields: object
+    current: object
+    n_n: np.ndarray
+    smeared: tuple
+
+
+def _lattice_inputs(lf, msd: float, smear: str) -> LatticeInputs:
+    """The layer's inputs with the Debye–Waller factor exp(−G²⟨δr²⟩/6) applied (⟨δr²⟩ = msd)."""
+    from .response.superfluid import CurrentTerm  # noqa: PLC0415
     from .zeropoint import debye_waller_smear  # noqa: PLC0415
 
+    base = lf.fields
+    coef = np.asarray(lf.densities["C_plus"]) * np.asarray(lf.densities["n_n"])
+    n_n = np.asarray(lf.densities["n_n"])
     if msd == 0.0:
-        return base
-    U = debye_waller_smear(np.asarray(base.U), base.a, msd)
-    B = debye_waller_smear(np.asarray(base.B), base.a, msd) if smear == "UB" else base.B
+        return LatticeInputs(base, CurrentTerm(coefficient=coef), n_n, ())
+
+    def dw(f):
+        return debye_waller_smear(np.asarray(f), base.a, msd)
+
+    names = SMEARED_FIELDS[smear]
+    changes = {"U": dw(base.U)}
+    if smear == "all":
+        # The pair field is not smeared here: the main job's gap model is a constant gap.
+        changes["B"] = dw(base.B)
+        coef, n_n = dw(coef), dw(n_n)
     prov = dict(base.provenance)
-    prov["debye_waller"] = f"<dr^2> = {msd:.6g} fm^2 applied to {'U_n, B_n' if smear == 'UB' else 'U_n'}"
-    return replace(base, U=U, B=B, provenance=prov)
+    prov["debye_waller"] = f"<dr^2> = {msd:.6g} fm^2 applied to {', '.join(names)}"
+    return LatticeInputs(base.replace(provenance=prov, **changes),
+                         CurrentTerm(coefficient=coef), n_n, names)
 
 
-def _level_masses(result, layer, ions_per_cell: int) -> tuple:
+#: Tags of the two variants of every level in results and tables.
+CURRENT_TAGS = {False: "no_current", True: "with_current"}
+
+
+def _level_masses(result, layer, ions_per_cell: int) -> dict:
+    """{level: {tag: masses and fractions}} against the free neutrons and all neutrons."""
     from .response.masses import effective_masses  # noqa: PLC0415
 
-    fractions, masses = {}, {}
+    out = {}
     for name in result.levels:
-        fractions[name], masses[name] = {}, {}
-        for cur in ((False, True) if result.current_term is not None else (False,)):
-            em = effective_masses(result, name, current=cur, n_free_profile=layer.n_n_free,
+        out[name] = {}
+        for cur in ((False, True) if result.has_current else (False,)):
+            em = effective_masses(result, name, current=cur, n_free=layer.n_n_free,
                                   Z=layer.Z, ions_per_cell=ions_per_cell)
-            tag = "with_current" if cur else "no_current"
-            fractions[name][tag] = em.superfluid_fraction.get("profile", math.nan)
-            masses[name][tag] = {
+            out[name][CURRENT_TAGS[cur]] = {
                 "n_s_fm3": em.n_s,
+                "truncation_estimate_fm3": result.truncation(name, cur),
                 "superfluid_fraction": dict(em.superfluid_fraction),
                 "mn_star_over_mn": dict(em.mn_star_over_mn),
                 "m_ion_star_c2_MeV": em.m_ion_star_MeV,
-                "m_ion_star_over_m_ion": dict(em.m_ion_star_over_m_ion),
+                "m_ion_star_over_mu": em.m_ion_star_over_mu,
+                "m_ion_star_over_m_ion": em.m_ion_star_over_m_ion,
             }
-    return fractions, masses
+    return out
 
 
 def _convergence(result) -> dict:
     out = {"band_margin_MeV": result.band_margin, "max_residual": result.max_residual,
-           "nbands": result.nb, "kpoints": result.nk, "full_mesh": result.nfull}
+           "nbands": result.nb, "kpoints": result.nk, "full_mesh": result.nfull,
+           "truncation_fraction": result.truncation_fraction}
     for name, lv in result.levels.items():
-        out[f"{name}_error_fm3"] = lv.error
-    if "form_b" in result.levels:
-        d = result.levels["form_b"].details
-        out["form_b_windows_MeV"] = list(d.get("windows_MeV", []))
-        out["form_b_scalar_per_window"] = list(d.get("scalar_per_window", []))
+        out[f"{name}_smearing_error_fm3"] = lv.error
     return out
 
 
-def hydrodynamic_comparison(layer_fields, layer, comm) -> dict:
-    """§8: potential flow of ρ_s^loc = m_n n_n(r) on the grid, and single-sphere prescriptions."""
-    from .hydro import (PRESCRIPTIONS, ClusterForHydro, potential_flow_superfluid_density,  # noqa: PLC0415
-                        single_sphere_prescription)
+def hydrodynamic_comparison(n_n, a: float, layer, comm) -> dict:
+    """Potential flow of ρ_s^loc = m_n n_n(r) on the grid, and the Epstein–Baym prescriptions.
 
-    n_n = np.asarray(layer_fields.densities["n_n"], dtype=float)
-    flow = potential_flow_superfluid_density(n_n, layer_fields.a, comm=comm)
+    ``n_n`` (fm⁻³) on the (n, n, n) grid of the cube of side ``a`` (fm). Fractions are given
+    against the free neutrons of the composition and against all neutrons; the potential-flow
+    fraction of the free neutrons exceeds 1 because ρ_s^loc counts the neutrons bound in the
+    clusters too. m_I* of every model is given in atomic mass units (m_u) so that it can be
+    compared with the band-structure levels; m_I*/m_I uses each model's own m_I.
+    """
+    from .constants import M_U_C2  # noqa: PLC0415
+    from .hydro import (PRESCRIPTIONS, ClusterForHydro, epstein_baym,  # noqa: PLC0415
+                        potential_flow_superfluid_density)
+    from .response.masses import fractions, ion_masses  # noqa: PLC0415
+
+    n_n = np.asarray(n_n, dtype=float)
+    flow = potential_flow_superfluid_density(n_n, a, comm=comm)
     n_s = float(np.trace(flow.superfluid_density) / 3.0)
     ions = {"bcc": 2, "fcc": 4}[layer.lattice]
-    n_I = ions / layer_fields.a**3
-    n_n_mean = float(n_n.mean())
-    rho_bar = M_N_C2 * n_n_mean + M_P_C2 * layer.Z * n_I
-    m_I = (rho_bar - M_N_C2 * layer.n_n_free) / n_I
+    n_I = ions / a**3
+    n_all = float(n_n.mean())
+    refs = {"free": layer.n_n_free, "all": n_all}
+    fr = fractions(n_s, refs)
+    im = ion_masses(n_s, n_all, layer.Z, n_I, layer.n_n_free)
     out = {"potential_flow": {
-        "n_s_fm3": n_s, "fraction_of_free": n_s / layer.n_n_free,
-        "fraction_of_all": n_s / n_n_mean,
-        "m_ion_star_over_m_ion": (rho_bar - M_N_C2 * n_s) / n_I / m_I,
+        "n_s_fm3": n_s, "superfluid_fraction": fr["superfluid_fraction"],
+        "mn_star_over_mn": fr["mn_star_over_mn"],
+        "m_ion_star_over_mu": im["m_ion_star_over_mu"],
+        "m_ion_star_over_m_ion": im["m_ion_star_over_m_ion"],
+        "local_superfluid_density": "m_n n_n(r) (every neutron, bound or free)",
         "leggett_bounds_fm3": [list(b) for b in flow.bounds],
         "ksp_iterations": list(flow.iterations)}}
-    # Sphere: the neutron half-density radius; N_in from the radial profile.
+    # One ion: a sphere of the neutron half-density radius; N_in, Z_in from the radial profiles.
     R_N = layer.neutron.C
     r = np.linspace(0.0, R_N, 4001)
-    N_in = float(np.trapz(4 * np.pi * r**2 * layer.neutron.density(r), r))
-    cl = ClusterForHydro(Z=layer.Z, N_in=N_in, radius=R_N, n_n_out=layer.n_n_free,
+    shell = 4 * np.pi * r**2
+    N_in = float(np.trapz(shell * layer.neutron.density(r), r))
+    Z_in = float(np.trapz(shell * layer.proton.density(r), r))
+    cl = ClusterForHydro(Z=layer.Z, Z_in=Z_in, N_in=N_in, radius=R_N, n_n_out=layer.n_n_free,
                          m_n_c2=M_N_C2, m_p_c2=M_P_C2)
-    out["single_sphere"] = {p: single_sphere_prescription(cl, p) / m_I for p in PRESCRIPTIONS}
-    out["single_sphere_radius_fm"] = R_N
+    eb = {}
+    for pr in PRESCRIPTIONS:
+        e = epstein_baym(cl, pr)
+        eb[pr] = {"lambda": e.lam, "m_ion_over_mu": e.m_ion / M_U_C2,
+                  "m_ion_star_over_mu": e.m_ion_star / M_U_C2, "m_ion_star_over_m_ion": e.ratio}
+    out["epstein_baym"] = eb
+    out["sphere"] = {"radius_fm": R_N, "definition": "neutron half-density radius C_n",
+                     "N_in": N_in, "Z_in": Z_in}
     return out
 
 
@@ -367,13 +451,15 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
     lf = build_fields(layer, lattice=cfg.layer.lattice, points=cfg.grid.points,
                       pairing=cfg.pairing.gap)
     base = lf.fields
+    b0 = get_functional(layer.functional).hbar2_2m_n
     ions = {"bcc": 2, "fcc": 4}[layer.lattice]
     n_cell = ions * layer.N
-    nb = number_of_bands(cfg.bands, n_cell, base.n**3)
+    dos = free_gas_levels_per_MeV(base.a**3, layer.n_n_free, b0)
+    nb = number_of_bands(cfg.bands, n_cell, base.n**3, dos)
     n_n_mean = float(np.mean(lf.densities["n_n"]))
     log.info(f"fields: {base.n}^3 points, a = {base.a:.4f} fm, h = {base.h:.4f} fm, order "
              f"{cfg.grid.order}; {n_cell:.1f} neutrons per cube → {nb} bands per k "
-             f"({time.perf_counter() - t0:.1f} s)")
+             f"(margin {cfg.bands.margin:g} MeV above μ; {time.perf_counter() - t0:.1f} s)")
 
     kmesh = KMesh.monkhorst_pack(cfg.kmesh.n, base.a, shift=cfg.kmesh.shift, symmetry="Oh",
                                  time_reversal=True)
@@ -384,13 +470,13 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
     log.block("layout", {**layout.describe(), "memory": mem.describe(),
                          "k_points_irreducible": kmesh.nk,
                          "full_mesh": kmesh.nfull, "bands": nb, "solver": cfg.bands.solver})
-    current = CurrentTerm(lf.densities["C_plus"], lf.densities["n_n"])
     gap = GapSpec("constant", cfg.pairing.gap)
     evaluations = []
 
-    nbands = [nb]          # grows if a band calculation ends too close above μ
+    nbands = [nb]          # grows if a band calculation ends below μ + margin
 
-    def band_calculation(i, fields):
+    def band_calculation(i, inputs):
+        fields = inputs.fields
         while True:
             ck = Checkpoint(cfg.output, comm, group=f"evaluations/{i:02d}/kpoints_nb{nbands[0]}")
             grid = Grid(fields.n, fields.a, comm=layout.kcomm)
@@ -400,11 +486,22 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
                 H = BlochHamiltonian(grid, fields, order=cfg.grid.order)
                 solver = make_eigensolver(cfg.bands.solver, nev=nbands[0], tol=cfg.bands.tol,
                                           want_vectors=True)
-                return superfluid_density(
-                    H, kmesh, solver, gap=gap, layout=layout, density=n_n_mean, b0=HBAR2_2MN,
-                    current=current, checkpoint=ck, resume=resume,
+                result = superfluid_density(
+                    H, kmesh, solver, gap=gap, layout=layout, density=n_n_mean, b0=b0,
+                    current=inputs.current, checkpoint=ck, resume=resume,
                     progress=lambda done, total: prog.step(count=done - prog.done)
                     if done > prog.done else None)
+                # 10 % slack: a repeat costs a whole band calculation
+                short = cfg.bands.margin - result.band_margin
+                if cfg.bands.nbands or result.band_margin >= 0.9 * cfg.bands.margin:
+                    return result
+                more = int(math.ceil(nbands[0] + 1.4 * dos * short + 1))
+                if more >= fields.n**3:
+                    return result
+                log.warning(f"the computed bands end {result.band_margin:.3g} MeV above μ, "
+                            f"less than the {cfg.bands.margin:g} MeV margin; repeating with "
+                            f"{more} bands")
+                nbands[0] = more
             except NotEnoughBandsError as exc:
                 more = int(math.ceil(1.3 * nbands[0]))
                 if cfg.bands.nbands or more >= fields.n**3:
@@ -419,18 +516,24 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
     def evaluate(msd: float, m_in: float) -> float:
         i = len(evaluations)
         te = time.perf_counter()
-        result = band_calculation(i, _smeared_fields(base, msd, cfg.zeropoint.smear))
-        fractions, masses = _level_masses(result, layer, ions)
-        drive = masses[cfg.zeropoint.level]["with_current" if cfg.zeropoint.current
-                                            and result.current_term is not None else "no_current"]
+        inputs = _lattice_inputs(lf, msd, cfg.zeropoint.smear)
+        if inputs.smeared:
+            log.info(f"Debye–Waller smearing, <dr^2> = {msd:.4g} fm^2, applied to "
+                     + ", ".join(inputs.smeared))
+        result = band_calculation(i, inputs)
+        levels = _level_masses(result, layer, ions)
+        drive = levels[cfg.zeropoint.level][CURRENT_TAGS[cfg.zeropoint.current
+                                                         and result.has_current]]
         m_out = drive["m_ion_star_c2_MeV"]
-        ev = Evaluation(i, msd, m_in, fractions, masses, m_out, _convergence(result),
-                        time.perf_counter() - te)
+        hydro = hydrodynamic_comparison(inputs.n_n, base.a, layer, comm) if cfg.hydro else {}
+        ev = Evaluation(i, msd, m_in, levels, m_out, _convergence(result), inputs.smeared,
+                        hydro, time.perf_counter() - te)
         evaluations.append(ev)
         log.info(f"band calculation {i}: <dr^2> = {msd:.4g} fm^2 → m_I* c² = {m_out:.6g} MeV, "
-                 "superfluid fraction " + ", ".join(
-                     f"{k} {v.get('with_current', v['no_current']):.4f}" for k, v in fractions.items())
-                 + f" ({ev.seconds:.1f} s)")
+                 "rho_s/rho_n,f " + ", ".join(
+                     f"{k} {ev.fraction(k, current=result.has_current):.4f}" for k in levels)
+                 + f"{' (with current term)' if result.has_current else ''} "
+                 f"({ev.seconds:.1f} s)")
         return m_out
 
     # 3. rigid lattice, then the zero-point loop
@@ -455,9 +558,8 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
             log.warning(f"zero-point loop not converged in {cfg.zeropoint.max_iter} iterations "
                         f"(rtol {cfg.zeropoint.rtol:g}); results of the last iteration reported")
 
-    hydro = hydrodynamic_comparison(lf, layer, comm) if cfg.hydro else {}
     layout.free()
-    out = MainJobResult(cfg, layer, tuple(evaluations), converged, msd, hydro,
+    out = MainJobResult(cfg, layer, tuple(evaluations), converged, msd,
                         time.perf_counter() - t_start)
     write_main_results(cfg.output, out, comm, layout)
     return out
@@ -468,7 +570,13 @@ def _last_mass(evaluations) -> float:
 
 
 def write_main_results(path, res: MainJobResult, comm, layout) -> None:
-    """Summary datasets + provenance into the results file (rank 0), next to the checkpoints."""
+    """Summary datasets + provenance into the results file (rank 0), next to the checkpoints.
+
+    Layout (``docs/results-files.md``): ``summary/<quantity>/<level>/<variant>`` with variant
+    ``no_current`` or ``with_current`` and quantity one of ``n_s``, ``truncation_estimate``,
+    ``superfluid_fraction_free``, ``superfluid_fraction_all``, ``mn_star_over_mn_free``,
+    ``mn_star_over_mn_all``, ``m_ion_star_over_m_ion``, ``m_ion_star_over_mu``.
+    """
     import h5py  # noqa: PLC0415
 
     from .results import provenance_attrs  # noqa: PLC0415
@@ -488,20 +596,21 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
                                     ("zero_point_converged", res.converged, "1")):
                 g.create_dataset(name, data=val).attrs["units"] = unit
             g.attrs["layer"] = lay.summary()
+            g.attrs["debye_waller_smeared"] = ", ".join(res.final.smeared) or "nothing (rigid lattice)"
             g.attrs["evaluations"] = json.dumps([_jsonable(e.__dict__) for e in res.evaluations])
             g.attrs["hydro"] = json.dumps(_jsonable(res.hydro))
-            fin = res.final
-            for level, tags in fin.fractions.items():
-                for tag, v in tags.items():
-                    g.create_dataset(f"superfluid_fraction/{level}/{tag}", data=v).attrs["units"] = "1"
-            for level, tags in fin.masses.items():
+            for level, tags in res.final.levels.items():
                 for tag, m in tags.items():
-                    d = g.create_dataset(f"m_ion_star_over_m_ion/{level}/{tag}",
-                                         data=m["m_ion_star_over_m_ion"].get("profile", math.nan))
-                    d.attrs["units"] = "1"
-                    d = g.create_dataset(f"mn_star_over_mn/{level}/{tag}",
-                                         data=m["mn_star_over_mn"].get("profile", math.nan))
-                    d.attrs["units"] = "1"
+                    for q, val, unit in (
+                            ("n_s", m["n_s_fm3"], "fm^-3 (rho_n,s/m_n)"),
+                            ("truncation_estimate", m["truncation_estimate_fm3"], "fm^-3"),
+                            ("superfluid_fraction_free", m["superfluid_fraction"]["free"], "1"),
+                            ("superfluid_fraction_all", m["superfluid_fraction"]["all"], "1"),
+                            ("mn_star_over_mn_free", m["mn_star_over_mn"]["free"], "1"),
+                            ("mn_star_over_mn_all", m["mn_star_over_mn"]["all"], "1"),
+                            ("m_ion_star_over_m_ion", m["m_ion_star_over_m_ion"], "1"),
+                            ("m_ion_star_over_mu", m["m_ion_star_over_mu"], "1")):
+                        g.create_dataset(f"{q}/{level}/{tag}", data=val).attrs["units"] = unit
     comm.Barrier()
 
 
@@ -517,45 +626,73 @@ def _jsonable(obj):
     return obj
 
 
+def _fmt(v, spec=".4f"):
+    return f"{v:{spec}}" if v is not None and math.isfinite(v) else "n/a"
+
+
 def summary_text(res: MainJobResult) -> str:
     """The printed summary of a main-job run."""
     cfg, fin, lay = res.config, res.final, res.layer
     rigid = res.evaluations[0]
+    n_all = float("nan")
+    for tags in fin.levels.values():
+        m = tags["no_current"]
+        n_all = m["n_s_fm3"] / m["superfluid_fraction"]["all"]
+        break
     lines = [f"=== crustsolve main job: {lay.functional}, n̄ = {lay.nbar:g} fm^-3, {lay.lattice}, "
-             f"Z = {lay.Z:g}, A = {lay.A:.1f}, n_n,free = {lay.n_n_free:.5g} fm^-3 ===",
-             f"{'level':<24}{'rho_s/rho_f':>12}{'(+current)':>12}{'m_n*/m_n':>10}{'m_I*/m_I':>10}"
-             f"{'rigid: rho_s/rho_f':>20}"]
-    for level, tags in fin.fractions.items():
-        m = fin.masses[level]
-        tag = "with_current" if "with_current" in m else "no_current"
-        lines.append(f"{LEVEL_LABELS.get(level, level):<24}{tags['no_current']:>12.4f}"
-                     f"{tags.get('with_current', math.nan):>12.4f}"
-                     f"{m[tag]['mn_star_over_mn'].get('profile', math.nan):>10.4f}"
-                     f"{m[tag]['m_ion_star_over_m_ion'].get('profile', math.nan):>10.4f}"
-                     f"{rigid.fractions[level].get(tag, math.nan):>20.4f}")
-    lines.append("(fractions and m_n* relative to the free-neutron background density of the "
-                 "profile; m_I* = (rho_bar - rho_n,s)/n_I)")
+             f"Z = {lay.Z:g}, A = {lay.A:.1f} ===",
+             f"neutrons: free (unbound, composition) n_n,f = {lay.n_n_free:.5g} fm^-3, all "
+             f"n_n = {n_all:.5g} fm^-3",
+             f"{'level':<24}{'current':>8}{'n_s/n_n,f':>11}{'n_s/n_n':>10}{'m_n*/m_n':>10}"
+             f"{'m_I*/m_I':>10}{'m_I*/m_u':>10}{'trunc.':>9}{'rigid n_s/n_n,f':>17}"]
+    for level, tags in fin.levels.items():
+        for tag, m in tags.items():
+            r = rigid.levels[level][tag]
+            rel_tr = (m["truncation_estimate_fm3"] / m["n_s_fm3"]
+                      if m["n_s_fm3"] else float("nan"))
+            lines.append(f"{LEVEL_LABELS.get(level, level):<24}"
+                         f"{'yes' if tag == 'with_current' else 'no':>8}"
+                         f"{_fmt(m['superfluid_fraction']['free']):>11}"
+                         f"{_fmt(m['superfluid_fraction']['all']):>10}"
+                         f"{_fmt(m['mn_star_over_mn']['free']):>10}"
+                         f"{_fmt(m['m_ion_star_over_m_ion']):>10}"
+                         f"{_fmt(m['m_ion_star_over_mu'], '.1f'):>10}"
+                         f"{_fmt(100 * rel_tr, '+.2f') + '%':>9}"
+                         f"{_fmt(r['superfluid_fraction']['free']):>17}")
+    lines.append("n_s = rho_n,s/m_n; 'current' = with the current-field vertex of the superflow; "
+                 "m_n* relative to the free neutrons; m_I* = (rho_bar - rho_n,s)/n_I, "
+                 "m_I = (rho_bar - rho_n,f)/n_I; 'trunc.' = estimated change of n_s if all bands "
+                 "were included")
     if cfg.zeropoint.enabled:
         lines.append(f"zero-point motion: <dr^2> = {res.msd:.4g} fm^2 after "
                      f"{len(res.evaluations) - 1} iteration(s), "
                      f"{'converged' if res.converged else 'NOT converged'} (rtol "
                      f"{cfg.zeropoint.rtol:g}, driving level {cfg.zeropoint.level}"
-                     f"{' + current' if cfg.zeropoint.current else ''})")
+                     f"{' with current' if cfg.zeropoint.current else ''}); Debye–Waller "
+                     f"smearing applied to {', '.join(fin.smeared) or 'nothing'}")
     if res.hydro:
         pf = res.hydro["potential_flow"]
-        ss = res.hydro["single_sphere"]
-        lines.append(f"hydrodynamics (rho_s^loc = m_n n_n(r)): rho_s/rho_f = "
-                     f"{pf['fraction_of_free']:.4f}, m_I*/m_I = {pf['m_ion_star_over_m_ion']:.4f}; "
-                     "single sphere m_I*/m_I: " + ", ".join(f"{k} {v:.3f}" for k, v in ss.items()))
+        lines.append(f"hydrodynamics, potential flow of rho_s^loc = m_n n_n(r) (all neutrons "
+                     f"superfluid, bound ones included): n_s/n_n,f = "
+                     f"{pf['superfluid_fraction']['free']:.4f}, n_s/n_n = "
+                     f"{pf['superfluid_fraction']['all']:.4f}, m_I*/m_I = "
+                     f"{pf['m_ion_star_over_m_ion']:.4f}, m_I*/m_u = "
+                     f"{pf['m_ion_star_over_mu']:.1f}")
+        sph = res.hydro["sphere"]
+        parts = []
+        for name, e in res.hydro["epstein_baym"].items():
+            parts.append(f"{name} (lambda = {e['lambda']:.3g}): m_I*/m_u = "
+                         f"{e['m_ion_star_over_mu']:.1f}, m_I*/m_I = "
+                         f"{_fmt(e['m_ion_star_over_m_ion'], '.3f')}")
+        lines.append(f"Epstein–Baym single ion (R = {sph['radius_fm']:.3g} fm, the neutron "
+                     "half-density radius; each prescription's own m_I): " + "; ".join(parts))
     c = fin.convergence
     lines.append(f"convergence ({cfg.preset} preset): grid {cfg.grid.points}^3 order "
                  f"{cfg.grid.order}, k-mesh {cfg.kmesh.n}^3{' shifted' if cfg.kmesh.shift else ''} "
-                 f"({c['kpoints']} irreducible), {c['nbands']} bands, band margin above mu "
-                 f"{c['band_margin_MeV']:.3g} MeV, max residual {c['max_residual']:.1e}")
-    if "form_b_windows_MeV" in c:
-        lines.append("  form B window convergence: " + ", ".join(
-            f"W={w:.3g} MeV: {v:.5g}" for w, v in zip(c["form_b_windows_MeV"],
-                                                      c["form_b_scalar_per_window"])))
+                 f"({c['kpoints']} irreducible; not shown converged), {c['nbands']} bands, band "
+                 f"margin above mu {c['band_margin_MeV']:.3g} MeV, max residual "
+                 f"{c['max_residual']:.1e}")
     lines.append(f"  smearing-extrapolation error of the normal level: "
-                 f"{c.get('normal_error_fm3', math.nan):.2e} fm^-3; wall time {res.seconds:.0f} s")
+                 f"{c.get('normal_smearing_error_fm3', math.nan):.2e} fm^-3; wall time "
+                 f"{res.seconds:.0f} s")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Hydrodynamic limit (physics ref. §8): potential flow through the lattice, bounds, sphere models."""
+"""Hydrodynamic limit: potential flow through the lattice, bounds, single-ion models."""
 from __future__ import annotations
 
 import math
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from crustsolve.errors import InputError
-from crustsolve.hydro import (ClusterForHydro, leggett_bounds, maxwell_garnett_superfluid_density,
-                              potential_flow_superfluid_density, single_sphere_ion_mass,
-                              single_sphere_prescription)
+from crustsolve.hydro import (ClusterForHydro, epstein_baym, leggett_bounds,
+                              maxwell_garnett_superfluid_density,
+                              potential_flow_superfluid_density, single_sphere_ion_mass)
 
 A = 10.0
 
@@ -91,18 +91,41 @@ def test_random_field_within_leggett_bounds():
 def test_single_sphere_limits():
     V, rho_out = 50.0, 2.0
     # impenetrable: textbook added mass ½ ρ_out V
-    assert single_sphere_ion_mass(0.0, rho_out, V, 7.0) == pytest.approx(7.0 + 0.5 * rho_out * V)
+    assert single_sphere_ion_mass(0.0, rho_out, V, 7.0) == pytest.approx(7.0 + 0.5 * rho_out * V,
+                                                                         rel=1e-14)
     # matched densities: no backflow
-    assert single_sphere_ion_mass(rho_out, rho_out, V, 7.0) == pytest.approx(7.0)
-    cl = ClusterForHydro(Z=40, N_in=160, radius=7.0, n_n_out=0.02, m_n_c2=939.6, m_p_c2=938.3)
-    imp = single_sphere_prescription(cl, "impenetrable")
-    allsf = single_sphere_prescription(cl, "all_superfluid")
-    perm = single_sphere_prescription(cl, "permeable")
-    bound_mass = 40 * 938.3 + (160 - 0.02 * 4 / 3 * math.pi * 7.0**3) * 939.6
-    assert perm == pytest.approx(bound_mass)
-    assert imp > perm and allsf > 40 * 938.3
+    assert single_sphere_ion_mass(rho_out, rho_out, V, 7.0) == pytest.approx(7.0, rel=1e-14)
+
+
+def test_epstein_baym_prescriptions_hand_values():
+    """m_I*/m_I = 1 + (λ−1)²/(λ+2) ρ_n,o/(ρ_p,i + ρ_n,i − λρ_n,o) (Epstein & Baym 1988), with
+    the prescriptions' own m_I, worked out by hand for a round cluster: R = 6 fm
+    (V = 904.7787 fm³), Z = Z_in = 40, N_in = 110, n_n,o = 0.02 fm⁻³, m_n = m_p = 939 MeV.
+    ρ_n,i = 939·110/V, ρ_p,i = 939·40/V, ρ_n,o = 939·0.02, m_d = 939·18.0956 MeV."""
+    cl = ClusterForHydro(Z=40, Z_in=40, N_in=110, radius=6.0, n_n_out=0.02, m_n_c2=939.0,
+                         m_p_c2=939.0)
+    V = 4 / 3 * math.pi * 6.0**3
+    nd = 0.02 * V                                    # displaced neutrons, 18.0956
+    # impenetrable: λ = 0, m_I = 150 nucleons, m_I* = m_I + m_d/2
+    imp = epstein_baym(cl, "impenetrable")
+    assert imp.lam == 0.0                            # set, not computed
+    assert imp.m_ion == pytest.approx(150 * 939.0, rel=1e-14)
+    assert imp.ratio == pytest.approx(1 + 0.5 * nd / 150, rel=1e-13)     # 1.060319
+    assert imp.ratio == pytest.approx(1.060319, rel=1e-6)
+    # all nucleons superfluid: λ = 150/nd = 8.28932, m_I = 0, m_I* = (λ−1)²/(λ+2) m_d
+    allsf = epstein_baym(cl, "all_superfluid")
+    lam = 150 / nd
+    assert allsf.lam == pytest.approx(8.28932, rel=1e-5)
+    assert allsf.m_ion == 0.0
+    assert math.isnan(allsf.ratio)
+    assert allsf.m_ion_star == pytest.approx((lam - 1) ** 2 / (lam + 2) * nd * 939.0, rel=1e-13)
+    assert allsf.m_ion_star / 939.0 == pytest.approx(93.4458, rel=1e-5)   # 5.16404 m_d
+    # permeable: λ = 1, m_I = Z m_p, no backflow
+    perm = epstein_baym(cl, "permeable")
+    assert perm.m_ion_star == pytest.approx(40 * 939.0, rel=1e-14)
+    assert perm.ratio == pytest.approx(1.0, rel=1e-14)
     with pytest.raises(InputError, match="prescription"):
-        single_sphere_prescription(cl, "leaky")
+        epstein_baym(cl, "leaky")
 
 
 def test_maxwell_garnett_reduces_to_single_sphere_at_small_filling():

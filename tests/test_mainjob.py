@@ -1,4 +1,4 @@
-"""The main job (issue 7): run files, presets, an end-to-end tiny layer, resume = straight run."""
+"""The main job: run files, presets, an end-to-end tiny layer, resume = straight run."""
 from __future__ import annotations
 
 import h5py
@@ -7,7 +7,8 @@ import pytest
 
 from crustsolve.cli import main
 from crustsolve.errors import ConfigError, InputError
-from crustsolve.mainjob import PRESETS, number_of_bands, resolve_config, BandsConfig
+from crustsolve.mainjob import (PRESETS, BandsConfig, free_gas_levels_per_MeV, number_of_bands,
+                                resolve_config)
 
 #: A tiny layer: low density (few neutrons per cell), coarse grid, Γ-only... quick to run in CI.
 #: The coarse grid compresses the spectrum, so many bands are needed to pass μ by 2 MeV.
@@ -32,6 +33,8 @@ def test_presets_and_overrides():
     ({"preset": "fast"}, r"preset = 'fast' is not one of"),
     ({"pairing": {"gap": 0}}, r"pairing.gap = 0"),
     ({"zeropoint": {"smear": "B"}}, r"zeropoint.smear = 'B' is not one of"),
+    ({"bands": {"margin": 1.0}}, r"bands.margin = 1.0 MeV is outside the allowed range"),
+    ({"bands": {"buffer": 0.3}}, r"bands.buffer is no longer used.*bands.margin"),
 ])
 def test_invalid_run_files(data, match):
     with pytest.raises(ConfigError, match=match):
@@ -39,10 +42,17 @@ def test_invalid_run_files(data, match):
 
 
 def test_number_of_bands():
-    # 2 clusters × N = 100 neutrons → 100 spin-degenerate levels, +15 % buffer
-    assert number_of_bands(BandsConfig(buffer=0.15), 200.0, 10**3) == 115
+    # free gas: n = 0.02 fm⁻³ → k_F = (3π² 0.02)^{1/3} = 0.84 fm⁻¹; V = 1000 fm³:
+    # dN/dε = V k_F/(4π² b0) = 1000 · 0.8398/(39.478 · 20.721) = 1.0266 levels per MeV
+    dos = free_gas_levels_per_MeV(1000.0, 0.02, 20.72124855009137)
+    assert dos == pytest.approx(1000 * (3 * np.pi**2 * 0.02) ** (1 / 3)
+                                / (4 * np.pi**2 * 20.72124855009137), rel=1e-14)
+    assert dos == pytest.approx(1.0266, rel=1e-4)
+    # 2 clusters × N = 100 neutrons → 100 levels, + 1.4 × 10 levels/MeV × 8 MeV = 112 more
+    assert number_of_bands(BandsConfig(margin=8.0), 200.0, 10**3, 10.0) == 212
+    assert number_of_bands(BandsConfig(nbands=150), 200.0, 10**3, 10.0) == 150
     with pytest.raises(InputError, match="grid has only"):
-        number_of_bands(BandsConfig(), 2000.0, 8**3)
+        number_of_bands(BandsConfig(), 2000.0, 8**3, 10.0)
 
 
 def test_cli_reports_bad_run_file(tmp_path, capsys):
@@ -68,9 +78,13 @@ def _write_toml(path, data):
 def _summary(path):
     with h5py.File(path, "r") as fh:
         g = fh["summary"]
-        return {name: g[name][()] for name in ("msd", "A")} | {
-            f"{lv}/{tag}": g[f"superfluid_fraction/{lv}/{tag}"][()]
-            for lv in g["superfluid_fraction"] for tag in g[f"superfluid_fraction/{lv}"]}
+        out = {name: g[name][()] for name in ("msd", "A")}
+        for q in ("n_s", "superfluid_fraction_free", "superfluid_fraction_all",
+                  "m_ion_star_over_m_ion", "truncation_estimate"):
+            for lv in g[q]:
+                for tag in g[f"{q}/{lv}"]:
+                    out[f"{q}/{lv}/{tag}"] = g[f"{q}/{lv}/{tag}"][()]
+        return out
 
 
 @pytest.mark.slow
@@ -98,13 +112,19 @@ def test_tiny_layer_end_to_end_and_resume(comm, shared_tmp_path, monkeypatch):
     n_ion = 2 / (res.layer.lattice_constant ** 3)
     assert res.msd == pytest.approx(mean_square_displacement(res.layer.Z, n_ion, last.m_ion_c2_out),
                                     rel=2e-3)
-    # smearing by zero-point motion lowers the normal-state (Fermi-surface) fraction
-    assert res.evaluations[0].fractions["normal"]["no_current"] > last.fractions["normal"]["no_current"]
     if comm.rank == 0:
-        for key, v in straight.items():
-            if "/" in key:
-                assert 0.0 < v < 1.5, (key, v)
-        assert straight["msd"] > 0
+        # the two denominators of every fraction: free neutrons of the composition, all neutrons
+        from crustsolve.crust import build_fields
+        lay = res.layer
+        n_mean = float(np.mean(build_fields(lay, points=TINY["grid"]["points"]).densities["n_n"]))
+        for lv in last.levels:
+            for tag, m in last.levels[lv].items():
+                n_s = straight[f"n_s/{lv}/{tag}"]
+                assert straight[f"superfluid_fraction_free/{lv}/{tag}"] == pytest.approx(
+                    n_s / lay.n_n_free, rel=1e-13)
+                n_all = n_s / straight[f"superfluid_fraction_all/{lv}/{tag}"]
+                # n̄_n of the band number equation = mean of the input density profile
+                assert n_all == pytest.approx(n_mean, rel=1e-10)
 
     # the same job on one rank gives the same numbers as on all ranks
     if comm.size > 1:
@@ -112,9 +132,10 @@ def test_tiny_layer_end_to_end_and_resume(comm, shared_tmp_path, monkeypatch):
         if comm.rank == 0:
             serial = run_main_job(resolve_config({**TINY, "output": "serial.h5"}), MPI.COMM_SELF,
                                   Logger(MPI.COMM_SELF, verbose=False))
-            for level, tags in last.fractions.items():
-                for tag, v in tags.items():
-                    assert serial.final.fractions[level][tag] == pytest.approx(v, rel=1e-9)
+            for level, tags in last.levels.items():
+                for tag, m in tags.items():
+                    assert serial.final.levels[level][tag]["n_s_fm3"] == pytest.approx(
+                        m["n_s_fm3"], rel=1e-9)
         comm.Barrier()
 
     # interrupted run: a copy of the straight run that lost everything after the rigid lattice

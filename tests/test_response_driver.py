@@ -33,7 +33,6 @@ kmesh = 2
 shift = true
 density = 0.01
 smearing = [3.0, 2.5, 2.0]
-window = 40.0
 output = "{d}/out.h5"
 [gap]
 value = 1.0
@@ -48,28 +47,42 @@ Z = 40
     res = run_config(cfg, comm, Logger(comm))
     out = capsys.readouterr().out
     if comm.rank == 0:
-        assert "form_b" in out and "window convergence" in out
+        # the table names both denominators and the current variant of every level
+        assert "n_s/n_n,f" in out and "n_s/n_n " in out and "trunc" in out
+        rows = [ln.split() for ln in out.splitlines() if ln.split()[:1] == ["form_b"]]
+        assert [r[1] for r in rows] == ["no", "yes"]
+        n_s = float(rows[0][3])
+        assert float(rows[0][5]) == pytest.approx(n_s / 0.008, abs=1e-5)   # printed to 5 digits
+        assert float(rows[0][6]) == pytest.approx(n_s / 0.01, rel=1e-4)
         with h5py.File(f"{d}/out.h5", "r") as fh:
             T = fh["response/form_a/tensor"][()]
-            np.testing.assert_allclose(T, res.tensor("form_a"), rtol=0, atol=0)
+            np.testing.assert_array_equal(T, res.tensor("form_a"))       # written and read back
             assert fh["response/form_a/tensor"].attrs["units"].startswith("fm^-3")
+            assert fh["response/form_b/with_current/superfluid_fraction_free"][()] == \
+                pytest.approx(res.scalar("form_b", True) / 0.008, rel=1e-14)
             assert "config" in fh.attrs
     assert set(res.levels) == {"normal", "intraband", "form_a", "form_b"}
     assert res.mesh["symmetry"] == "Oh"
-    # current term −C n²/b0 > 0 for C < 0
-    assert res.scalar("form_a", current=True) > res.scalar("form_a")
+    # a constant C_nn n_n = −0.03 MeV fm² multiplies every velocity vertex by (B + 0.03)/B
+    # in one factor: exact for the velocity-only levels
+    B = 20.72124855009137
+    for lv in ("normal", "intraband"):
+        assert res.scalar(lv, current=True) == pytest.approx(res.scalar(lv) * (B + 0.03) / B,
+                                                             rel=1e-10)
     comm.Barrier()
 
 
 def test_config_errors():
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="exactly one of density"):
         from_dict(ResponseRunConfig, {"fields": "x.h5"})                 # neither n nor μ
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="bogus"):
         from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01, "bogus": 1})
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="window"):                      # key removed
+        from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01, "window": 40.0})
+    with pytest.raises(ConfigError, match="form_c"):
         from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01,
                                       "levels": ["form_c"]})
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="give both cnn"):
         from_dict(ResponseRunConfig, {"fields": "x.h5", "mu": 5.0, "current": {"cnn": 1.0}})
 
 
@@ -77,7 +90,6 @@ class _FakeResult:
     """Minimal stand-in with the attributes effective_masses reads (values chosen by hand)."""
 
     volume = 1000.0
-    n_conduction = {"normal": 0.006, "bcs": 0.006}
 
     def scalar(self, level, current=False):
         return 0.003
@@ -87,20 +99,22 @@ class _FakeResult:
 
 
 def test_effective_masses_definitions():
+    """Hand values: n_s = 0.003, n_n,f = 0.008, n̄_n = 0.01 fm⁻³, Z = 40, 2 ions in 1000 fm³."""
     r = _FakeResult()
-    em = effective_masses(r, "form_a", n_free_profile=0.008, Z=40, ions_per_cell=2)
-    assert em.mn_star_over_mn == pytest.approx({"profile": 0.008 / 0.003,
-                                                "conduction": 0.006 / 0.003,
-                                                "all": 0.01 / 0.003})
-    assert em.superfluid_fraction["conduction"] == pytest.approx(0.5)
-    assert em.entrained_fraction["conduction"] == pytest.approx(0.5)
+    em = effective_masses(r, "form_a", n_free=0.008, Z=40, ions_per_cell=2)
+    assert em.mn_star_over_mn == pytest.approx({"free": 0.008 / 0.003, "all": 0.01 / 0.003},
+                                               rel=1e-14)
+    assert em.superfluid_fraction == pytest.approx({"free": 0.375, "all": 0.3}, rel=1e-14)
+    assert em.entrained_fraction == pytest.approx({"free": 0.625, "all": 0.7}, rel=1e-14)
     n_I = 2 / 1000.0
     rho_bar = M_N_C2 * 0.01 + M_P_C2 * 40 * n_I
-    assert em.m_ion_star_MeV == pytest.approx((rho_bar - M_N_C2 * 0.003) / n_I)
-    assert em.m_ion_MeV["conduction"] == pytest.approx((rho_bar - M_N_C2 * 0.006) / n_I)
-    # ρ_s = ρ_f ⇒ m_I* = m_I (physics doc §6 consistency)
-    em2 = effective_masses(r, "form_a", n_free_profile=0.003, Z=40)
-    assert em2.m_ion_star_over_m_ion["profile"] == pytest.approx(1.0)
-    with pytest.raises(InputError):
+    assert em.m_ion_star_MeV == pytest.approx((rho_bar - M_N_C2 * 0.003) / n_I, rel=1e-14)
+    assert em.m_ion_MeV == pytest.approx((rho_bar - M_N_C2 * 0.008) / n_I, rel=1e-14)
+    # ρ_s = ρ_n,f ⇒ m_I* = m_I
+    em2 = effective_masses(r, "form_a", n_free=0.003, Z=40)
+    assert em2.m_ion_star_over_m_ion == pytest.approx(1.0, rel=1e-14)
+    with pytest.raises(InputError, match="Z = -1"):
         effective_masses(r, "form_a", Z=-1)
+    # without Z no ion mass; without n_n,f no m_I*/m_I
     assert math.isnan(effective_masses(r, "x").rho_bar_MeV_fm3)
+    assert math.isnan(effective_masses(r, "x", Z=40).m_ion_star_over_m_ion)

@@ -119,8 +119,45 @@ class BlochHamiltonian:
             out += wl * np.roll(field, -l_, axis=d)  # f_{s+l} at half point s + 1/2
         return out
 
-    def _build(self):
-        g, f, h, w = self.grid, self.fields, self.grid.h, self._w
+    def _kinetic_slots(self, X, name="B", check_positive=True):
+        """Per-slot local coefficients of T[X] = Σ_d (D_d⁺)ᴴ diag(X at half points) D_d⁺.
+
+        Returns (diagonal (local box), [off-diagonal slot arrays in the canonical slot order]).
+        ``X`` is a replicated (n, n, n) field; with ``check_positive`` its half-point
+        interpolation must stay > 0 (the kinetic coefficient B of h must).
+        """
+        g, h, w = self.grid, self.grid.h, self._w
+        offs, a = staggered_derivative(self.order)
+        _, wts = half_point_interpolation(self.order)
+        lo, hi = int(offs[0]), int(offs[-1])
+        coef_a = dict(zip(offs.tolist(), a))
+        sl = g.local_slices()
+        shape_l = tuple(e - s for s, e in g.local_box)
+        X = np.asarray(X, dtype=float)
+        diag = np.zeros(shape_l, dtype=complex)
+        slots = []
+        for d in range(3):
+            Xh = self._half_point(X, d, wts, offs)
+            if check_positive and Xh.min() <= 0.0:
+                idx = tuple(int(i) for i in np.unravel_index(np.argmin(Xh), Xh.shape))
+                raise InputError(
+                    f"field {name} interpolated to the half points along axis {'xyz'[d]} (order "
+                    f"{self.order}) is ≤ 0 (min {Xh.min():g} MeV fm² at half point {idx}); "
+                    f"use a smoother {name} or a lower order")
+            rolled = {l_: np.roll(Xh, l_, axis=d)[sl] for l_ in offs.tolist()}  # X_{j-l}
+            for o in range(-w, w + 1):
+                c = np.zeros(shape_l, dtype=complex)
+                for l_ in range(max(lo, lo - o), min(hi, hi - o) + 1):
+                    c += (coef_a[l_] * coef_a[l_ + o] / h**2) * rolled[l_]
+                if o == 0:
+                    diag += c
+                else:
+                    slots.append(c)
+        return diag, slots
+
+    def _current_slots(self, I):  # noqa: E741
+        """Per-slot local coefficients of the symmetric current term −(i/2){I, ∇} (canonical order)."""
+        g, h, w = self.grid, self.grid.h, self._w
         offs, a = staggered_derivative(self.order)
         _, wts = half_point_interpolation(self.order)
         lo, hi = int(offs[0]), int(offs[-1])
@@ -128,48 +165,54 @@ class BlochHamiltonian:
         coef_w = dict(zip(offs.tolist(), wts))
         sl = g.local_slices()
         shape_l = tuple(e - s for s, e in g.local_box)
-        B = np.asarray(f.B, dtype=float)
-        I = None if f.I is None or not f.has_current else np.asarray(f.I, dtype=float)  # noqa: E741
-
-        diag = np.array(f.U, dtype=float)[sl].astype(complex)
-        slots_coef = []   # per off-diagonal slot: local (nx, ny, nz) k = 0 coefficients
-        slots_disp = []   # per slot: integer displacement (dx, dy, dz) in grid spacings
+        diag = np.zeros(shape_l, dtype=complex)
+        slots = []
         for d in range(3):
-            Bh = self._half_point(B, d, wts, offs)
-            if Bh.min() <= 0.0:
-                idx = tuple(int(i) for i in np.unravel_index(np.argmin(Bh), Bh.shape))
-                raise InputError(
-                    f"field B interpolated to the half points along axis {'xyz'[d]} (order "
-                    f"{self.order}) is ≤ 0 (min {Bh.min():g} MeV fm² at half point {idx}); "
-                    f"use a smoother B or a lower order")
-            rolled_B = {l_: np.roll(Bh, l_, axis=d)[sl] for l_ in offs.tolist()}  # B_{j-l}
-            if I is not None:
-                Ih = self._half_point(I[d], d, wts, offs)
-                rolled_I = {l_: np.roll(Ih, l_, axis=d)[sl] for l_ in offs.tolist()}
+            Ih = self._half_point(I[d], d, wts, offs)
+            rolled_I = {l_: np.roll(Ih, l_, axis=d)[sl] for l_ in offs.tolist()}
             for o in range(-w, w + 1):
                 c = np.zeros(shape_l, dtype=complex)
                 for l_ in range(max(lo, lo - o), min(hi, hi - o) + 1):
-                    c += (coef_a[l_] * coef_a[l_ + o] / h**2) * rolled_B[l_]
-                    if I is not None:
-                        kc = coef_w[l_] * coef_a[l_ + o] - coef_a[l_] * coef_w[l_ + o]
-                        if kc != 0.0:
-                            c += (-0.5j * kc / h) * rolled_I[l_]
+                    kc = coef_w[l_] * coef_a[l_ + o] - coef_a[l_] * coef_w[l_ + o]
+                    if kc != 0.0:
+                        c += (-0.5j * kc / h) * rolled_I[l_]
                 if o == 0:
                     diag += c
                 else:
+                    slots.append(c)
+        return diag, slots
+
+    def _slot_values(self, diag, slots) -> np.ndarray:
+        """Stored CSR values (k = 0) from per-slot local arrays, in this matrix's entry order."""
+        nslot = 1 + len(slots)
+        vals = np.empty((self.grid.local_size, nslot), dtype=complex)
+        vals[:, 0] = diag.ravel(order="F")
+        for s, c in enumerate(slots, start=1):
+            vals[:, s] = c.ravel(order="F")
+        return np.take_along_axis(vals, self._order, axis=1).ravel()
+
+    def _build(self):
+        g, f, h, w = self.grid, self.fields, self.grid.h, self._w
+        sl = g.local_slices()
+        I = None if f.I is None or not f.has_current else np.asarray(f.I, dtype=float)  # noqa: E741
+        diag, slots = self._kinetic_slots(f.B)
+        diag = diag + np.array(f.U, dtype=float)[sl]
+        if I is not None:
+            cdiag, cslots = self._current_slots(I)
+            diag = diag + cdiag
+            slots = [s + c for s, c in zip(slots, cslots)]
+        slots_disp = []   # per off-diagonal slot: integer displacement in grid spacings
+        for d in range(3):
+            for o in range(-w, w + 1):
+                if o != 0:
                     disp = [0, 0, 0]
                     disp[d] = o
-                    slots_coef.append(c)
                     slots_disp.append(disp)
 
         # Local rows in PETSc order: the box flattened with x fastest.
         nloc = g.local_size
-        nslot = 1 + len(slots_coef)
+        nslot = 1 + len(slots)
         disp = np.array([[0, 0, 0]] + slots_disp, dtype=np.int64)          # (nslot, 3)
-        vals = np.empty((nloc, nslot), dtype=complex)
-        vals[:, 0] = diag.ravel(order="F")
-        for s, c in enumerate(slots_coef, start=1):
-            vals[:, s] = c.ravel(order="F")
         (xs, xe), (ys, ye), (zs, ze) = g.local_box
         ix, iy, iz = (v.ravel(order="F") for v in
                       np.meshgrid(np.arange(xs, xe), np.arange(ys, ye), np.arange(zs, ze),
@@ -180,8 +223,9 @@ class BlochHamiltonian:
                              (iz[:, None] + disp[None, :, 2]) % n]
         # Sorted column indices per row (what PETSc's CSR preallocation expects).
         order = np.argsort(cols, axis=1, kind="stable")
+        self._order = order
         self._cols = np.take_along_axis(cols, order, axis=1).astype(self._PETSc.IntType).ravel()
-        self._vals0 = np.take_along_axis(vals, order, axis=1).ravel()
+        self._vals0 = self._slot_values(diag, slots)
         self._slot = order.astype(np.int16).ravel()     # stencil slot of each stored entry
         self._disp = disp.astype(float) * h              # (nslot, 3) displacement d_ij in fm
         self._indptr = (np.arange(nloc + 1) * nslot).astype(self._PETSc.IntType)
@@ -205,9 +249,9 @@ class BlochHamiltonian:
     def _phases(self, k) -> np.ndarray:
         return np.exp(1j * (self._disp @ self._check_k(k)))   # one phase per stencil slot
 
-    def _assemble(self, slot_factor):
+    def _assemble(self, slot_factor, vals0=None):
         PETSc = self._PETSc
-        vals = self._vals0 * slot_factor[self._slot]
+        vals = (self._vals0 if vals0 is None else vals0) * slot_factor[self._slot]
         N = self.size
         A = PETSc.Mat().createAIJ(size=((self._nloc, N), (self._nloc, N)),
                                   csr=(self._indptr, self._cols, vals),
@@ -229,6 +273,23 @@ class BlochHamiltonian:
         d, e = self._check_axis(d), self._check_axis(e)
         return self._assemble(self._phases(k) * (-self._disp[:, d] * self._disp[:, e]))
 
+    def kinetic_vertex(self, coefficient) -> "KineticVertex":
+        """k-derivatives of the kinetic operator T[X] with coefficient field X (MeV fm²).
+
+        T[X] = Σ_d (D_d⁺)ᴴ diag(X_½) D_d⁺ has the stencil and u-gauge phases of h, so
+        ∂T[X]/∂k is built exactly like :meth:`dmatrix`. X may have any sign (it is not a
+        kinetic coefficient of h): the superflow's current-field vertex ∂T[−C_nn n_n]/∂k
+        (see ``docs/physics/crust-superfluidity.md``, "current-field term") is one.
+        """
+        X = np.asarray(coefficient, dtype=float)
+        if X.shape != (self.grid.n,) * 3:
+            raise InputError(f"kinetic-vertex coefficient has shape {X.shape}, expected "
+                             f"{(self.grid.n,) * 3}")
+        if not np.all(np.isfinite(X)):
+            raise InputError("kinetic-vertex coefficient contains NaN or infinite values")
+        diag, slots = self._kinetic_slots(X, check_positive=False)
+        return KineticVertex(self, self._slot_values(diag, slots))
+
     @staticmethod
     def _check_axis(d) -> int:
         if d not in (0, 1, 2):
@@ -237,11 +298,35 @@ class BlochHamiltonian:
 
     def destroy(self) -> None:
         """Release the assembly arrays (collective for symmetry with other PETSc owners)."""
-        self._cols = self._vals0 = self._slot = self._indptr = None
+        self._cols = self._vals0 = self._slot = self._indptr = self._order = None
 
     def __repr__(self) -> str:
         return (f"BlochHamiltonian(n={self.grid.n}, a={self.grid.a:g} fm, order={self.order}, "
                 f"nnz/row={self.nnz_per_row}, current={self.has_current})")
+
+
+class KineticVertex:
+    """∂T[X]/∂k and ∂²T[X]/∂k² of a kinetic operator sharing a Hamiltonian's stencil.
+
+    Made by :meth:`BlochHamiltonian.kinetic_vertex`; matrices are new PETSc Mats on the
+    Hamiltonian's communicator (the caller destroys them).
+    """
+
+    def __init__(self, hamiltonian: BlochHamiltonian, vals0: np.ndarray):
+        self._H = hamiltonian
+        self._vals0 = vals0
+
+    def dmatrix(self, k, d: int):
+        """∂T[X]/∂k_d (MeV fm): entries i d_ij,d T_ij(k)."""
+        H = self._H
+        d = H._check_axis(d)
+        return H._assemble(H._phases(k) * (1j * H._disp[:, d]), self._vals0)
+
+    def d2matrix(self, k, d: int, e: int):
+        """∂²T[X]/∂k_d∂k_e (MeV fm²): entries −d_ij,d d_ij,e T_ij(k)."""
+        H = self._H
+        d, e = H._check_axis(d), H._check_axis(e)
+        return H._assemble(H._phases(k) * (-H._disp[:, d] * H._disp[:, e]), self._vals0)
 
 
 def gather_dense(grid, mat) -> np.ndarray:

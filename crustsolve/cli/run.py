@@ -29,7 +29,9 @@ def register(subparsers):
     p.add_argument("--order", type=int, help="finite-difference order")
     p.add_argument("--kmesh", type=int, help="Monkhorst-Pack points per direction")
     p.add_argument("--solver", choices=("lapack", "krylovschur", "chebyshev"))
-    p.add_argument("--nbands", type=int, help="bands per k (0 = automatic)")
+    p.add_argument("--nbands", type=int, help="bands per k (0 = automatic, from --band-margin)")
+    p.add_argument("--band-margin", type=float,
+                   help="automatic band count: bands reach this many MeV above μ (default 8)")
     p.add_argument("--gap", type=float, help="constant pairing gap Δ (MeV)")
     p.add_argument("--no-zeropoint", action="store_true", help="rigid lattice only")
     p.add_argument("--no-hydro", action="store_true", help="skip the hydrodynamic comparison")
@@ -57,6 +59,7 @@ def _overrides(args) -> dict:
     put("kmesh", "n", args.kmesh)
     put("bands", "solver", args.solver)
     put("bands", "nbands", args.nbands)
+    put("bands", "margin", args.band_margin)
     put("pairing", "gap", args.gap)
     put(None, "kgroups", args.kgroups)
     put(None, "output", args.output)
@@ -135,7 +138,7 @@ def _run_response(args, ctx, data) -> int:
 
 
 def plot_summary(res, path) -> None:
-    """Superfluid fraction and m_I*/m_I per level, and the zero-point history (rank 0)."""
+    """Superfluid fraction (both denominators) and m_I* per level, and the zero-point history."""
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
@@ -144,25 +147,38 @@ def plot_summary(res, path) -> None:
     from ..mainjob import LEVEL_LABELS  # noqa: PLC0415
 
     fin = res.final
-    levels = list(fin.fractions)
+    levels = list(fin.levels)
     labels = [LEVEL_LABELS.get(lv, lv) for lv in levels]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     x = range(len(levels))
-    for off, tag, name in ((-0.2, "no_current", "bands only"), (0.2, "with_current", "+ current term")):
-        vals = [fin.fractions[lv].get(tag, float("nan")) for lv in levels]
-        axes[0].bar([i + off for i in x], vals, width=0.4, label=name)
-        mi = [fin.masses[lv].get(tag, {}).get("m_ion_star_over_m_ion", {}).get("profile", float("nan"))
-              for lv in levels]
-        axes[1].bar([i + off for i in x], mi, width=0.4, label=name)
+    tags = [t for t in ("no_current", "with_current") if t in fin.levels[levels[0]]]
+    width = 0.8 / (2 * len(tags))
+    bars = [(ref, tag) for ref in ("free", "all") for tag in tags]
+    for j, (ref, tag) in enumerate(bars):
+        off = (j - (len(bars) - 1) / 2) * width
+        vals = [fin.levels[lv][tag]["superfluid_fraction"][ref] for lv in levels]
+        name = ("free neutrons n_n,f" if ref == "free" else "all neutrons n_n") + (
+            ", with current term" if tag == "with_current" else "")
+        axes[0].bar([i + off for i in x], vals, width=width, label=name)
+    for j, tag in enumerate(tags):
+        off = (j - (len(tags) - 1) / 2) * 0.4
+        vals = [fin.levels[lv][tag]["m_ion_star_over_mu"] for lv in levels]
+        axes[1].bar([i + off for i in x], vals, width=0.4,
+                    label="with current term" if tag == "with_current" else "bands")
     if res.hydro:
         pf = res.hydro["potential_flow"]
-        axes[0].axhline(pf["fraction_of_free"], color="k", ls="--", label="hydrodynamic flow")
-        axes[1].axhline(pf["m_ion_star_over_m_ion"], color="k", ls="--", label="hydrodynamic flow")
-    for ax, title in ((axes[0], r"$\rho_{n,s}/\rho_{n,f}$"), (axes[1], r"$m_I^\star/m_I$")):
+        axes[0].axhline(pf["superfluid_fraction"]["all"], color="k", ls="--",
+                        label="potential flow, m_n n_n(r) (/ all neutrons)")
+        axes[1].axhline(pf["m_ion_star_over_mu"], color="k", ls="--", label="potential flow")
+        for (name, e), ls in zip(res.hydro["epstein_baym"].items(), (":", "-.", (0, (5, 1)))):
+            axes[1].axhline(e["m_ion_star_over_mu"], color="gray", ls=ls,
+                            label=f"Epstein–Baym, {name}")
+    for ax, title in ((axes[0], r"superfluid fraction $\rho_{n,s}/\rho_{ref}$"),
+                      (axes[1], r"effective ion mass $m_I^\star/m_u$")):
         ax.set_xticks(list(x))
         ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
         ax.set_title(title)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     evs = res.evaluations
     axes[2].plot([e.index for e in evs], [e.m_ion_c2_out for e in evs], "o-")
     axes[2].set_xlabel("band calculation (0 = rigid lattice)")
@@ -170,7 +186,7 @@ def plot_summary(res, path) -> None:
     axes[2].set_title(f"zero-point loop, <δr²> = {res.msd:.3g} fm²")
     lay = res.layer
     fig.suptitle(f"{lay.functional}, n̄ = {lay.nbar:g} fm$^{{-3}}$, {lay.lattice}, Z = {lay.Z:g}, "
-                 f"A = {lay.A:.0f} ({res.config.preset} preset)")
+                 f"A = {lay.A:.0f} ({res.config.preset} preset; k-mesh and grid not shown converged)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

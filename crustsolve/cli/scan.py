@@ -40,9 +40,12 @@ def _read_summary(path) -> dict:
     with h5py.File(path, "r") as fh:
         g = fh["summary"]
         out = {"nbar": float(g["nbar"][()]), "Z": float(g["Z"][()]), "A": float(g["A"][()])}
-        for level in g["superfluid_fraction"]:
-            for tag in g[f"superfluid_fraction/{level}"]:
-                out[f"fraction_{level}_{tag}"] = float(g[f"superfluid_fraction/{level}/{tag}"][()])
+        for level in g["superfluid_fraction_free"]:
+            for tag in g[f"superfluid_fraction_free/{level}"]:
+                out[f"fraction_{level}_{tag}"] = float(
+                    g[f"superfluid_fraction_free/{level}/{tag}"][()])
+                out[f"allneutrons_fraction_{level}_{tag}"] = float(
+                    g[f"superfluid_fraction_all/{level}/{tag}"][()])
                 out[f"mI_{level}_{tag}"] = float(g[f"m_ion_star_over_m_ion/{level}/{tag}"][()])
     return out
 

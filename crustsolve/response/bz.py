@@ -17,6 +17,20 @@ Number equations (which one each level uses):
     (one μ shared by the three, so they differ only in the response formula).
 With a fixed μ instead, every level uses it and reports the density its equation gives.
 
+Current-field variants: when the k-point data carry the current-field vertex, every level is
+also evaluated with the current-corrected velocity in one factor (and, for Form A, the
+corrected diamagnetic operator): ``LevelResult.tensor_current``.
+
+Band truncation: the bands above the computed set are missing from every BCS level through
+the tails of the BCS factors (Δ²/E³ ~ Δ²/ξ³, the interband bracket ~ Δ/ξ², the occupation
+tail Δ²/2ξ² in the number equation) and, for Form A, through the f-sum cancellation of its
+diamagnetic and paramagnetic parts. Each level is therefore evaluated a second time on the
+bands below μ + f·m (m the band margin, f = :data:`TRUNCATION_FRACTION`) and the difference is
+extrapolated with the leading law L(m) = L(∞) − c/m² to an estimate of L(∞) − L(m),
+reported as ``LevelResult.truncation``. It is an error estimate, not a correction: on
+complete-basis test grids it bounds the measured truncation error (``docs/physics/crust-superfluidity.md``,
+"band truncation").
+
 MPI: the caller passes only its own k-points (group leaders; other ranks pass an empty
 list) and the world communicator; energies and gaps are all-gathered (nk × nb numbers) to fix
 μ identically everywhere, and the tensors are summed with ``Allreduce``.
@@ -45,15 +59,20 @@ LEVELS = ("tetrahedron", "normal", "intraband", "form_a", "form_b")
 #: 0.45 % at 8³, 16³, 24³). Use it for crystals with gapped bands near μ.
 DEFAULT_LEVELS = ("normal", "intraband", "form_a", "form_b")
 
+#: Fraction f of the band margin kept in the second evaluation that estimates the truncation.
+TRUNCATION_FRACTION = 0.75
+
 
 @dataclass(frozen=True)
 class LevelResult:
     """One level of theory.
 
     tensor : (3, 3) n_s^{ij} = ρ_n,s^{ij}/m_n (fm⁻³), without the current-field term.
+    tensor_current : the same with the current-field vertex (fm⁻³), or None.
     mu : chemical potential (MeV) of this level; density : n from this level's number
-    equation at ``mu`` (fm⁻³). error : convergence estimate of the scalar (fm⁻³; NaN if none).
-    details : level-specific data (per-σ values, per-window values, diamagnetic/paramagnetic).
+    equation at ``mu`` (fm⁻³). error : smearing-extrapolation estimate of the scalar (fm⁻³;
+    NaN if none). truncation, truncation_current : band-truncation estimates L(∞) − L of the
+    scalars (fm⁻³; NaN if not computed). details : level-specific data.
     """
 
     name: str
@@ -61,12 +80,20 @@ class LevelResult:
     mu: float
     density: float
     error: float = math.nan
+    truncation: float = math.nan
+    tensor_current: Optional[np.ndarray] = None
+    truncation_current: float = math.nan
     details: Mapping = field(default_factory=dict)
 
     @property
     def scalar(self) -> float:
         """Tr/3 (fm⁻³): the superfluid density of a cubic crystal."""
         return float(np.trace(self.tensor) / 3.0)
+
+    @property
+    def scalar_current(self) -> float:
+        """Tr/3 of the current-field variant (fm⁻³; NaN if not computed)."""
+        return math.nan if self.tensor_current is None else float(np.trace(self.tensor_current) / 3.0)
 
 
 def star_operations(kmesh, nk):
@@ -87,37 +114,19 @@ def _star_sum(T, ops):
     return np.einsum("gia,...ab,gjb->...ij", ops, T, ops)
 
 
-def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT_LEVELS,
-             density: Optional[float] = None, mu: Optional[float] = None,
-             smearing=(0.4, 0.3, 0.2), windows=(math.inf,), tol=K.DEFAULT_DEGENERACY_TOL,
-             u_max: Optional[float] = None, comm=None, check_bands: bool = True) -> dict:
-    """Superfluid-density tensors of the requested levels (see module doc). Collective on ``comm``.
+def _allreduce(comm, local):
+    local = np.asarray(local, dtype=float)
+    if comm is None:
+        return local.copy()
+    from mpi4py import MPI  # noqa: PLC0415
 
-    ``kdata``: this rank's KPointData (indices into ``kmesh.points``); ``volume`` V_cell (fm³);
-    ``b0`` = ħ²/2m_n (MeV fm²); exactly one of ``density`` (fm⁻³) or ``mu`` (MeV);
-    ``smearing`` widths σ (MeV, normal level); ``windows`` |ξ| windows (MeV, Form B; the last
-    is the reported one); ``u_max`` (MeV) for the "conduction" density (states above max U);
-    ``check_bands``: require the highest computed band to lie above μ at every k (off only for
-    model band structures that are complete by construction).
-    Returns {"levels": {name: LevelResult}, "band_margin": MeV, "n_conduction": {...}, ...}.
-    """
-    levels = tuple(levels)
-    for lv in levels:
-        if lv not in LEVELS:
-            raise InputError(f"unknown level {lv!r}; choose from {', '.join(LEVELS)}")
-    if (density is None) == (mu is None):
-        raise InputError("give exactly one of the neutron density n (fm^-3) or the chemical "
-                         "potential mu (MeV)")
-    nk = int(len(kmesh.weights))
-    weights = np.asarray(kmesh.weights, dtype=float)
-    smearing = tuple(float(s) for s in smearing)
-    if "normal" in levels and (not smearing or min(smearing) <= 0):
-        raise InputError("the normal level needs smearing widths σ > 0 MeV")
-    windows = tuple(float(w) for w in windows)
-    if "form_b" in levels and (not windows or min(windows) <= 0):
-        raise InputError("Form B needs windows W > 0 MeV")
+    out = np.empty_like(local)
+    comm.Allreduce(local, out, op=MPI.SUM)
+    return out
 
-    # ---- gather energies and gaps (small) to fix μ identically on every rank
+
+def _gather_bands(kdata, nk, comm):
+    """(E, D, top, maxres): energies and gaps (nk, nb) padded, top band per k, max residual."""
     mine = [(kd.index, kd.energies, kd.gap, kd.max_residual) for kd in kdata]
     gathered = mine if comm is None else [x for part in comm.allgather(mine) for x in part]
     # Different k may keep different numbers of bands (a degenerate cluster split by the
@@ -139,142 +148,235 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
     if not seen.all():
         missing = np.flatnonzero(~seen)
         raise InputError(f"k-points without data: {missing[:10].tolist()}")
+    return E, D, top, maxres
 
-    bcs = [lv for lv in levels if lv not in ("normal", "tetrahedron")]
-    if bcs and not np.any(D != 0):
-        raise InputError("BCS levels need a nonzero gap Δ (use the normal level for Δ = 0)")
-    mus_normal = {}
+
+def _chemical_potentials(E, D, weights, volume, levels, density, mu, smearing, kmesh):
+    """{'normal': {σ: μ_σ}, 'bcs': μ, 'tetrahedron': (μ, integrator)} as needed."""
+    out = {}
     if "normal" in levels:
-        for s in smearing:
-            mus_normal[s] = (K.solve_mu_normal(E, weights, volume, density, s)
-                             if mu is None else float(mu))
-    mu_bcs = None
-    if bcs:
-        mu_bcs = K.solve_mu_bcs(E, D, weights, volume, density) if mu is None else float(mu)
-
-    # ---- enough bands above μ?
-    top = float(top.min())
-    tetra = None
+        out["normal"] = {s: (K.solve_mu_normal(E, weights, volume, density, s)
+                             if mu is None else float(mu)) for s in smearing}
+    if any(lv not in ("normal", "tetrahedron") for lv in levels):
+        out["bcs"] = (K.solve_mu_bcs(E, D, weights, volume, density) if mu is None
+                      else float(mu))
     if "tetrahedron" in levels:
         from .tetrahedra import TetrahedronIntegrator  # noqa: PLC0415
 
         tetra = TetrahedronIntegrator(kmesh, E)
-        mu_tetra = tetra.solve_mu(density * volume) if mu is None else float(mu)
-        vp_mine = [(kd.index, K.cluster_velocity_products(kd.energies, kd.velocity, tol))
+        out["tetrahedron"] = (tetra.solve_mu(density * volume) if mu is None else float(mu),
+                              tetra)
+    return out
+
+
+def _all_mus(mus):
+    vals = list(mus.get("normal", {}).values())
+    if "bcs" in mus:
+        vals.append(mus["bcs"])
+    if "tetrahedron" in mus:
+        vals.append(mus["tetrahedron"][0])
+    return vals
+
+
+def _level_sums(kdata, ops, levels, mus, smearing, tol, with_current, comm):
+    """Σ_k over this rank's k-points of every level's integrand (star-summed), all-reduced."""
+    bcs = [lv for lv in levels if lv not in ("normal", "tetrahedron")]
+    variants = (False, True) if with_current else (False,)
+    shapes = {"normal": (len(smearing), 3, 3), "intraband": (3, 3), "form_a": (3, 3, 3),
+              "form_b": (2, 3, 3)}
+    acc = {(lv, cur): np.zeros(shapes[lv]) for lv in levels if lv != "tetrahedron"
+           for cur in variants}
+    for kd in kdata:
+        eps, vel, gap = kd.energies, kd.velocity, kd.gap
+        R = ops[kd.index]
+        for cur in variants:
+            v2 = kd.flow_velocity() if cur else None
+            vprod = K.cluster_products(eps, vel, v2, tol)
+            if "normal" in levels:
+                T = np.array([K.fermi_surface_integrand(eps, mus["normal"][s], s, vprod)
+                              for s in smearing])
+                acc[("normal", cur)] += _star_sum(T, R)
+            if not bcs:
+                continue
+            mu_b = mus["bcs"]
+            if "intraband" in levels:
+                acc[("intraband", cur)] += _star_sum(K.intraband_integrand(eps, gap, mu_b, vprod), R)
+            if "form_a" in levels:
+                tot, dia, para = K.form_a_integrand(
+                    eps, gap, mu_b, vel, kd.d2h, vel2=v2,
+                    d2h2=kd.flow_d2h() if cur else None)
+                acc[("form_a", cur)] += _star_sum(np.array([tot, dia, para]), R)
+            if "form_b" in levels:
+                intra, inter = K.form_b_integrand(eps, gap, mu_b, vel, v2, tol, vprod=vprod)
+                acc[("form_b", cur)] += _star_sum(np.array([intra, inter]), R)
+    return {key: _allreduce(comm, val) for key, val in acc.items()}
+
+
+def _tetrahedron_tensor(kdata, kmesh, nk, nb, tetra, mu_t, tol, with_current, comm, b0, volume):
+    """Tetrahedron Fermi-surface tensors {current: (3, 3)} (fm⁻³)."""
+    out = {}
+    for cur in ((False, True) if with_current else (False,)):
+        vp_mine = [(kd.index, K.cluster_products(kd.energies, kd.velocity,
+                                                 kd.flow_velocity() if cur else None, tol))
                    for kd in kdata]
         vp_all = vp_mine if comm is None else [x for part in comm.allgather(vp_mine)
                                                for x in part]
         F = np.zeros((nk, nb, 3, 3))
         for ik, vp in vp_all:
             F[ik, :len(vp)] = 2.0 * vp            # spin factor, as in fermi_surface_integrand
-        t_tensor = tetra.fermi_surface(mu_tetra, F) / (2.0 * b0 * volume)
+        t = tetra.fermi_surface(mu_t, F) / (2.0 * b0 * volume)
         # The 6-tetrahedra split of each cube (along [111]) is not O_h symmetric: average the
         # tensor over the mesh's point group (exact for the BZ integral of a symmetric crystal).
-        t_tensor = K.symmetrise(t_tensor, getattr(kmesh, "operations", np.eye(3)[None]))
-    mus_all = (list(mus_normal.values()) + ([mu_bcs] if mu_bcs is not None else [])
-               + ([mu_tetra] if tetra is not None else []))
-    margin = top - max(mus_all)
+        out[cur] = K.symmetrise(t, getattr(kmesh, "operations", np.eye(3)[None]))
+    return out
+
+
+def _evaluate_set(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, tol, comm,
+                  ops, nfull):
+    """Every level on the given band data: ({name: dict of arrays}, mus, E, D, top, maxres)."""
+    nk = int(len(kmesh.weights))
+    weights = np.asarray(kmesh.weights, dtype=float)
+    E, D, top, maxres = _gather_bands(kdata, nk, comm)
+    bcs = [lv for lv in levels if lv not in ("normal", "tetrahedron")]
+    if bcs and not np.any(D != 0):
+        raise InputError("BCS levels need a nonzero gap Δ (use the normal level for Δ = 0)")
+    mus = _chemical_potentials(E, D, weights, volume, levels, density, mu, smearing, kmesh)
+    with_current = bool(comm.allreduce(any(kd.has_current for kd in kdata), op=_lor())
+                        if comm is not None else any(kd.has_current for kd in kdata))
+    sums = _level_sums(kdata, ops, levels, mus, smearing, tol, with_current, comm)
+    pref = 1.0 / (2.0 * b0 * volume * nfull)
+    out = {}
+    variants = (False, True) if with_current else (False,)
+    if "tetrahedron" in levels:
+        mu_t, tetra = mus["tetrahedron"]
+        tt = _tetrahedron_tensor(kdata, kmesh, nk, E.shape[1], tetra, mu_t, tol, with_current,
+                                 comm, b0, volume)
+        out["tetrahedron"] = {"tensor": tt[False], "tensor_current": tt.get(True), "mu": mu_t,
+                              "density": tetra.density(mu_t) / volume, "details": {
+                                  "method": "linear tetrahedra with Blöchl corrections, δ "
+                                            "weights = ∂/∂μ of the occupation weights"}}
+    if "normal" in levels:
+        res = {}
+        for cur in variants:
+            vals = sums[("normal", cur)] * pref
+            ext, spread = K.extrapolate_sigma(smearing, vals)
+            res[cur] = (ext, spread, [float(np.trace(v) / 3) for v in vals])
+        s0 = min(smearing)
+        ext, spread, sc = res[False]
+        out["normal"] = {
+            "tensor": ext, "tensor_current": res[True][0] if with_current else None,
+            "mu": mus["normal"][s0],
+            "density": K.density_normal(E, weights, volume, mus["normal"][s0], s0),
+            "error": float(np.trace(spread) / 3) if np.all(np.isfinite(spread)) else math.nan,
+            "details": {"method": "gaussian smearing, a + b σ² extrapolation",
+                        "sigma_MeV": list(smearing), "scalar_per_sigma": sc,
+                        "mu_per_sigma": [mus["normal"][s] for s in smearing]}}
+    if bcs:
+        n_b = K.density_bcs(E, D, weights, volume, mus["bcs"])
+        for lv in bcs:
+            t = {cur: sums[(lv, cur)] * pref for cur in variants}
+            entry = {"mu": mus["bcs"], "density": n_b, "details": {}}
+            if lv == "form_a":
+                entry["tensor"] = t[False][0]
+                entry["details"] = {"diamagnetic": t[False][1], "paramagnetic": t[False][2]}
+                entry["tensor_current"] = t[True][0] if with_current else None
+                if with_current:
+                    entry["details"].update(diamagnetic_current=t[True][1],
+                                            paramagnetic_current=t[True][2])
+            elif lv == "form_b":
+                entry["tensor"] = t[False][0] + t[False][1]
+                entry["details"] = {"intraband": t[False][0], "interband": t[False][1]}
+                entry["tensor_current"] = (t[True][0] + t[True][1]) if with_current else None
+                if with_current:
+                    entry["details"].update(intraband_current=t[True][0],
+                                            interband_current=t[True][1])
+            else:
+                entry["tensor"] = t[False]
+                entry["tensor_current"] = t[True] if with_current else None
+            out[lv] = entry
+    return out, mus, E, top, maxres, with_current
+
+
+def _lor():
+    from mpi4py import MPI  # noqa: PLC0415
+
+    return MPI.LOR
+
+
+def _subset(kdata, threshold, tol):
+    """Each k-point restricted to the bands below ``threshold`` (MeV), whole clusters kept."""
+    out = []
+    for kd in kdata:
+        nkeep = int(np.searchsorted(kd.energies, threshold, side="right"))
+        lab = K.degenerate_clusters(kd.energies, tol)
+        while 0 < nkeep < kd.nb and lab[nkeep] == lab[nkeep - 1]:
+            nkeep -= 1                          # never split a degenerate cluster
+        if nkeep == 0:
+            raise InputError("the truncation estimate left no band at some k-point")
+        out.append(kd.truncated(nkeep))
+    return out
+
+
+def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT_LEVELS,
+             density: Optional[float] = None, mu: Optional[float] = None,
+             smearing=(0.4, 0.3, 0.2), tol=K.DEFAULT_DEGENERACY_TOL, comm=None,
+             check_bands: bool = True, truncation: bool = True) -> dict:
+    """Superfluid-density tensors of the requested levels (see module doc). Collective on ``comm``.
+
+    ``kdata``: this rank's KPointData (indices into ``kmesh.points``); ``volume`` V_cell (fm³);
+    ``b0`` = ħ²/2m_n (MeV fm²); exactly one of ``density`` (fm⁻³) or ``mu`` (MeV);
+    ``smearing`` widths σ (MeV, normal level); ``check_bands``: require the highest computed
+    band to lie more than 5σ above μ at every k (off only for model band structures that are
+    complete by construction); ``truncation``: estimate the band-truncation error of every
+    level (a second evaluation on the bands below μ + f·margin).
+    Returns {"levels": {name: LevelResult}, "band_margin": MeV, "nb", "nk", "nfull",
+    "max_residual", "top_band_min", "has_current"}.
+    """
+    levels = tuple(levels)
+    for lv in levels:
+        if lv not in LEVELS:
+            raise InputError(f"unknown level {lv!r}; choose from {', '.join(LEVELS)}")
+    if (density is None) == (mu is None):
+        raise InputError("give exactly one of the neutron density n (fm^-3) or the chemical "
+                         "potential mu (MeV)")
+    smearing = tuple(float(s) for s in smearing)
+    if "normal" in levels and (not smearing or min(smearing) <= 0):
+        raise InputError("the normal level needs smearing widths σ > 0 MeV")
+    nk = int(len(kmesh.weights))
+    ops = star_operations(kmesh, nk)
+    nfull = sum(len(o) for o in ops)
+    kw = dict(volume=volume, b0=b0, levels=levels, density=density, mu=mu, smearing=smearing,
+              tol=tol, comm=comm, ops=ops, nfull=nfull)
+    main, mus, E, top, maxres, with_current = _evaluate_set(kdata, kmesh, **kw)
+    top_min = float(top.min())
+    margin = top_min - max(_all_mus(mus))
     need = 5.0 * max(smearing) if "normal" in levels else 0.0
     if check_bands and margin <= need:
         raise NotEnoughBandsError(
-            f"not enough bands: the highest computed band reaches down to {top:.6g} MeV, only "
-            f"{margin:.3g} MeV above μ (need > {need:.3g} MeV); increase nev")
-
-    # ---- per-k integrands
-    ops = star_operations(kmesh, nk)
-    nfull = sum(len(o) for o in ops)
-    acc = {}
-
-    def add(key, T):
-        acc[key] = acc.get(key, 0.0) + T
-
-    nwin = len(windows)
-    ncond_b = ncond_n = 0.0
-    for kd in kdata:
-        eps, vel, d2h, gap = kd.energies, kd.velocity, kd.d2h, kd.gap
-        R = ops[kd.index]
-        P = K.velocity_products(vel)
-        if "normal" in levels:
-            vprod = K.cluster_velocity_products(eps, vel, tol)
-            T = np.array([K.fermi_surface_integrand(eps, mus_normal[s], s, vprod)
-                          for s in smearing])
-            add("normal", _star_sum(T, R))
-            if u_max is not None:
-                s = min(smearing)
-                occ = 2.0 * K.gaussian_occupation(eps - mus_normal[s], s)
-                ncond_n += len(R) * float(np.sum(occ * (eps > u_max)))
-        if bcs:
-            hess = K.band_hessians(eps, vel, d2h, tol)
-            if "intraband" in levels:
-                add("intraband", _star_sum(K.intraband_integrand(eps, gap, mu_bcs, hess), R))
-            if "form_a" in levels:
-                tot, dia, para = K.form_a_integrand(eps, gap, mu_bcs, vel, d2h, P=P)
-                add("form_a", _star_sum(np.array([tot, dia, para]), R))
-            if "form_b" in levels:
-                intra, inter = K.form_b_integrand(eps, gap, mu_bcs, vel, hess, windows, tol, P=P)
-                add("form_b", _star_sum(np.concatenate([intra[None], inter]), R))
-            if u_max is not None:
-                occ = K.bcs_occupation(eps, gap, mu_bcs)
-                ncond_b += len(R) * float(np.sum(occ * (eps > u_max)))
-
-    shapes = {"normal": (len(smearing), 3, 3), "intraband": (3, 3), "form_a": (3, 3, 3),
-              "form_b": (1 + nwin, 3, 3)}
-    pref = 1.0 / (2.0 * b0 * volume * nfull)
-    sums = {}
-    for lv in levels:
-        if lv == "tetrahedron":
-            continue
-        local = np.asarray(acc.get(lv, np.zeros(shapes[lv])), dtype=float)
-        tot = np.empty_like(local)
-        if comm is None:
-            tot[...] = local
-        else:
-            from mpi4py import MPI  # noqa: PLC0415
-
-            comm.Allreduce(local, tot, op=MPI.SUM)
-        sums[lv] = tot * pref
-    cond = np.array([ncond_n, ncond_b])
-    if comm is not None:
-        from mpi4py import MPI  # noqa: PLC0415
-
-        cond = comm.allreduce(cond, op=MPI.SUM)
-    cond = cond / (volume * nfull)
-
+            f"not enough bands: the highest computed band reaches down to {top_min:.6g} MeV, "
+            f"only {margin:.3g} MeV above μ (need > {need:.3g} MeV); increase the number of "
+            "bands")
+    trunc = {}
+    if truncation and margin > 0:
+        f = TRUNCATION_FRACTION
+        threshold = max(_all_mus(mus)) + f * margin
+        sub, *_ = _evaluate_set(_subset(kdata, threshold, tol), kmesh, **kw)
+        factor = f**2 / (1.0 - f**2)          # L(∞) − L(m) from L(m) − L(f m) for L ∝ −1/m²
+        for name, entry in main.items():
+            t0 = float(np.trace(entry["tensor"]) / 3) - float(np.trace(sub[name]["tensor"]) / 3)
+            tc = math.nan
+            if entry.get("tensor_current") is not None:
+                tc = (float(np.trace(entry["tensor_current"]) / 3)
+                      - float(np.trace(sub[name]["tensor_current"]) / 3))
+            trunc[name] = (factor * t0, factor * tc)
     out = {}
-    if tetra is not None:
-        out["tetrahedron"] = LevelResult(
-            "tetrahedron", t_tensor, mu_tetra, tetra.density(mu_tetra) / volume,
-            details={"method": "linear tetrahedra with Blöchl corrections, δ weights = "
-                               "∂/∂μ of the occupation weights"})
-    if "normal" in levels:
-        vals = sums["normal"]
-        ext, spread = K.extrapolate_sigma(smearing, vals)
-        sc = [float(np.trace(v) / 3) for v in vals]
-        n_n = [K.density_normal(E, weights, volume, mus_normal[s], s) for s in smearing]
-        s0 = min(smearing)
-        out["normal"] = LevelResult(
-            "normal", ext, mus_normal[s0], n_n[smearing.index(s0)],
-            error=float(np.trace(spread) / 3) if np.all(np.isfinite(spread)) else math.nan,
-            details={"method": "gaussian smearing, a + b σ² extrapolation",
-                     "sigma_MeV": list(smearing), "scalar_per_sigma": sc,
-                     "mu_per_sigma": [mus_normal[s] for s in smearing]})
-    if bcs:
-        n_b = K.density_bcs(E, D, weights, volume, mu_bcs)
-        if "intraband" in levels:
-            out["intraband"] = LevelResult("intraband", sums["intraband"], mu_bcs, n_b)
-        if "form_a" in levels:
-            t, dia, para = sums["form_a"]
-            out["form_a"] = LevelResult("form_a", t, mu_bcs, n_b, details={
-                "diamagnetic": dia, "paramagnetic": para})
-        if "form_b" in levels:
-            intra, inter = sums["form_b"][0], sums["form_b"][1:]
-            vals = [float(np.trace(intra + x) / 3) for x in inter]
-            err = abs(vals[-1] - vals[-2]) if len(vals) > 1 else math.nan
-            out["form_b"] = LevelResult("form_b", intra + inter[-1], mu_bcs, n_b, error=err,
-                                        details={"windows_MeV": list(windows),
-                                                 "scalar_per_window": vals,
-                                                 "intraband": intra, "interband": inter[-1]})
-    return {"levels": out, "band_margin": margin, "nb": nb, "nk": nk, "nfull": nfull,
-            "max_residual": maxres, "top_band_min": top,
-            "n_conduction": {"normal": float(cond[0]) if "normal" in levels else math.nan,
-                             "bcs": float(cond[1]) if bcs else math.nan}}
+    for name in [lv for lv in LEVELS if lv in main]:
+        e = main[name]
+        tr = trunc.get(name, (math.nan, math.nan))
+        out[name] = LevelResult(name, e["tensor"], e["mu"], e["density"],
+                                error=e.get("error", math.nan), truncation=tr[0],
+                                tensor_current=e.get("tensor_current"),
+                                truncation_current=tr[1], details=e["details"])
+    return {"levels": out, "band_margin": margin, "nb": E.shape[1], "nk": nk, "nfull": nfull,
+            "max_residual": maxres, "top_band_min": top_min, "has_current": with_current,
+            "truncation_fraction": TRUNCATION_FRACTION if trunc else math.nan}

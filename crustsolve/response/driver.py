@@ -1,8 +1,8 @@
 """Run driver of the superfluid-density stage: config → bands → every level → table + HDF5.
 
-The lead wires :func:`run_config` into ``crustsolve run CONFIG``; the run-file schema is
-:class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``, ``[current]``,
-``[masses]``; example ``examples/response_cosine.toml``)::
+``crustsolve run CONFIG`` with ``fields = "F.h5"`` runs :func:`run_config`; the run-file
+schema is :class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``,
+``[current]``, ``[masses]``; example ``examples/response_cosine.toml``)::
 
     cfg = load_toml(path, ResponseRunConfig, comm)          # crustsolve.config
     result = run_config(cfg, comm, log)                      # collective
@@ -43,7 +43,8 @@ class GapConfig:
 
 @dataclass(frozen=True)
 class CurrentConfig:
-    """[current] local current-field term (§5.6): constant C_nn (MeV fm⁵) and n_n (fm⁻³)."""
+    """[current] current-field vertex of the superflow: constant C_nn (MeV fm⁵) and n_n (fm⁻³)
+    (:class:`~crustsolve.response.superfluid.CurrentTerm`)."""
 
     cnn: Optional[float] = None
     nn: Optional[float] = None
@@ -57,8 +58,9 @@ class CurrentConfig:
 
 @dataclass(frozen=True)
 class MassesConfig:
-    """[masses] inputs of the effective masses: profile background density n_Bn (fm⁻³),
-    protons per ion Z, ions per conventional cube (bcc 2, fcc 4)."""
+    """[masses] inputs of the effective masses: the free (unbound) neutron density n_n,f of the
+    composition, i.e. the background density of the density profile (fm⁻³); protons per
+    ion Z; ions per conventional cube (bcc 2, fcc 4)."""
 
     n_free_profile: Optional[float] = None
     Z: Optional[float] = None
@@ -76,8 +78,9 @@ class ResponseRunConfig:
     kgroups : number of k-groups (default automatic). density (fm⁻³) or mu (MeV): exactly one.
     levels : subset of ("tetrahedron", "normal", "intraband", "form_a", "form_b").
     smearing : Gaussian widths σ (MeV) of the normal level, extrapolated to σ → 0.
-    window : Form B window W (MeV; W/4, W/2 and W are reported; default 40 Δ).
     degeneracy_tol : MeV. b0 : ħ²/2m_n (MeV fm²) that defines m_n. output : HDF5 path or "".
+    Every level is reported with its band-truncation estimate (the bands above the ``nev``
+    computed ones); raise ``nev`` until it is small enough.
     """
 
     fields: str
@@ -93,7 +96,6 @@ class ResponseRunConfig:
     mu: Optional[float] = None
     levels: tuple[str, ...] = DEFAULT_LEVELS
     smearing: tuple[float, ...] = (0.4, 0.3, 0.2)
-    window: Optional[float] = None
     degeneracy_tol: float = 1e-6
     b0: float = HBAR2_2MN
     gap: GapConfig = field(default_factory=GapConfig)
@@ -113,8 +115,6 @@ class ResponseRunConfig:
             raise InputError(f"kmesh = {self.kmesh} must be ≥ 1")
         if int(self.nev) < 1:
             raise InputError(f"nev = {self.nev} must be ≥ 1")
-        if self.window is not None:
-            check_range("window", self.window, lo=0.0, lo_open=True, unit="MeV")
         for s in self.smearing:
             check_range("smearing", s, lo=0.0, lo_open=True, unit="MeV")
 
@@ -155,9 +155,6 @@ def run_config(config: ResponseRunConfig, comm, log):
     log.block("response layout", {**layout.describe(), "k_points": kmesh.nk,
                                   "full_mesh": kmesh.nfull, "symmetry": kmesh.symmetry})
     gap = GapSpec(config.gap.kind, config.gap.value, config.gap.scale)
-    windows = None
-    if config.window is not None:
-        windows = (config.window / 4, config.window / 2, config.window)
     current = (None if config.current.cnn is None
                else CurrentTerm(config.current.cnn, config.current.nn))
     grid = Grid(fields.n, fields.a, comm=layout.kcomm)
@@ -176,7 +173,7 @@ def run_config(config: ResponseRunConfig, comm, log):
 
         result = superfluid_density(H, kmesh, solver, gap=gap, levels=config.levels,
                                     layout=layout, density=config.density, mu=config.mu,
-                                    smearing=config.smearing, windows=windows,
+                                    smearing=config.smearing,
                                     degeneracy_tol=config.degeneracy_tol, b0=config.b0,
                                     current=current, progress=progress)
     finally:
@@ -194,34 +191,35 @@ def run_config(config: ResponseRunConfig, comm, log):
 
 def masses_of(result, config: ResponseRunConfig, level: str, current: bool):
     m = config.masses
-    return effective_masses(result, level, current=current, n_free_profile=m.n_free_profile,
+    return effective_masses(result, level, current=current, n_free=m.n_free_profile,
                             Z=m.Z, ions_per_cell=m.ions_per_cell)
 
 
 def summary_table(result, config: ResponseRunConfig) -> str:
-    """Human-readable table: n_s/n_f per level and reference, masses, convergence estimates."""
-    lines = ["superfluid density (n_s = rho_n,s/m_n, fm^-3); fractions relative to free "
-             "neutrons (profile / conduction) and to all neutrons"]
-    cur_opts = (False, True) if result.current_term is not None else (False,)
-    head = (f"{'level':<11}{'cur':>4}{'mu MeV':>10}{'n_s':>12}{'err':>10}"
-            f"{'ns/nf(prof)':>13}{'ns/nf(cond)':>13}{'ns/n(all)':>11}{'mI*/mI(cond)':>14}")
+    """Human-readable table: n_s per level, fractions against both references, m_I*/m_I."""
+    cur_opts = (False, True) if result.has_current else (False,)
+    refs = ("free", "all") if config.masses.n_free_profile is not None else ("all",)
+    lines = ["superfluid density n_s = rho_n,s/m_n (fm^-3) at every level of theory; "
+             "'current' = with the current-field vertex of the superflow; 'trunc' = estimated "
+             "change if all bands were included"]
+    head = (f"{'level':<12}{'current':>8}{'mu MeV':>10}{'n_s':>12}{'trunc':>11}"
+            + "".join(f"{'n_s/n_n,f' if r == 'free' else 'n_s/n_n':>11}" for r in refs)
+            + f"{'mI*/mI':>10}")
     lines.append(head)
     for name, lv in result.levels.items():
         for cur in cur_opts:
             em = masses_of(result, config, name, cur)
             f = em.superfluid_fraction
-            mi = em.m_ion_star_over_m_ion.get("conduction", math.nan)
-            lines.append(f"{name:<11}{'yes' if cur else 'no':>4}{lv.mu:>10.4f}"
-                         f"{result.scalar(name, cur):>12.5e}{lv.error:>10.2e}"
-                         f"{f.get('profile', math.nan):>13.5f}{f.get('conduction', math.nan):>13.5f}"
-                         f"{f.get('all', math.nan):>11.5f}{mi:>14.5f}")
+            lines.append(f"{name:<12}{'yes' if cur else 'no':>8}{lv.mu:>10.4f}"
+                         f"{result.scalar(name, cur):>12.5e}"
+                         f"{result.truncation(name, cur):>11.2e}"
+                         + "".join(f"{f[r]:>11.5f}" for r in refs)
+                         + f"{em.m_ion_star_over_m_ion:>10.5f}")
+    lines.append("n_n,f: free (unbound) neutron density given in [masses]; n_n: all neutrons; "
+                 "m_I = (rho_bar - rho_n,f)/n_I")
     lines.append(f"bands per k {result.nb}, k-points {result.nk} (full mesh {result.nfull}), "
                  f"band margin above mu {result.band_margin:.3g} MeV, max residual "
                  f"{result.max_residual:.2e}, gap {result.gap}")
-    if "form_b" in result.levels:
-        d = result.levels["form_b"].details
-        lines.append("form_b window convergence: " + ", ".join(
-            f"W={w:.3g} MeV: {v:.6e}" for w, v in zip(d["windows_MeV"], d["scalar_per_window"])))
     if "normal" in result.levels:
         d = result.levels["normal"].details
         lines.append("normal smearing: " + ", ".join(
@@ -239,22 +237,23 @@ def write_result(path, result, config, comm, layout=None, timings=None) -> None:
         ds[f"{GROUP}/{name}/tensor"] = (lv.tensor, "fm^-3 (rho_n,s/m_n)")
         ds[f"{GROUP}/{name}/mu"] = (lv.mu, "MeV")
         ds[f"{GROUP}/{name}/density"] = (lv.density, "fm^-3")
-        ds[f"{GROUP}/{name}/error"] = (lv.error, "fm^-3")
-        for cur in ((False, True) if result.current_term is not None else (False,)):
+        ds[f"{GROUP}/{name}/smearing_error"] = (lv.error, "fm^-3")
+        for cur in ((False, True) if result.has_current else (False,)):
             em = masses_of(result, config, name, cur)
             tag = "with_current" if cur else "no_current"
+            ds[f"{GROUP}/{name}/{tag}/n_s"] = (result.scalar(name, cur), "fm^-3 (rho_n,s/m_n)")
+            ds[f"{GROUP}/{name}/{tag}/truncation_estimate"] = (result.truncation(name, cur),
+                                                               "fm^-3")
+            if cur:
+                ds[f"{GROUP}/{name}/{tag}/tensor"] = (lv.tensor_current, "fm^-3 (rho_n,s/m_n)")
             for ref, v in em.superfluid_fraction.items():
                 ds[f"{GROUP}/{name}/{tag}/superfluid_fraction_{ref}"] = (v, "1")
             for ref, v in em.mn_star_over_mn.items():
                 ds[f"{GROUP}/{name}/{tag}/mn_star_over_mn_{ref}"] = (v, "1")
             if math.isfinite(em.m_ion_star_MeV):
                 ds[f"{GROUP}/{name}/{tag}/m_ion_star"] = (em.m_ion_star_MeV, "MeV")
-                for ref, v in em.m_ion_star_over_m_ion.items():
-                    ds[f"{GROUP}/{name}/{tag}/m_ion_star_over_m_ion_{ref}"] = (v, "1")
-    if result.current_term is not None:
-        ds[f"{GROUP}/current_term"] = (result.current_term, "fm^-3 (rho_n,s/m_n)")
-    for k, v in result.n_conduction.items():
-        ds[f"{GROUP}/n_conduction_{k}"] = (v, "fm^-3")
+            if math.isfinite(em.m_ion_star_over_m_ion):
+                ds[f"{GROUP}/{name}/{tag}/m_ion_star_over_m_ion"] = (em.m_ion_star_over_m_ion, "1")
     ds[f"{GROUP}/band_margin"] = (result.band_margin, "MeV")
     ds[f"{GROUP}/b0"] = (result.b0, "MeV fm^2")
     write_results(path, comm, ds, to_dict(config), layout=layout, timings=timings)

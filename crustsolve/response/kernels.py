@@ -1,41 +1,55 @@
 """Per-k kernels of the neutron superfluid density at every level of theory (pure numpy).
 
-Conventions (``shared/physics/crust-superfluidity.md`` §4–§5; all formulas below carry their
-section number there):
+The physics, with the papers each formula comes from, is in
+``docs/physics/crust-superfluidity.md``; the section names below refer to that page.
 
-* Inputs per Bloch vector k, for the ``nb`` computed bands:
-  ``eps`` (nb,) band energies ε_α(k) in MeV;
-  ``vel`` (D, nb, nb) complex, ħv^i_αβ = ⟨αk|∂h/∂k_i|βk⟩ in MeV fm (u-gauge, §4.1);
-  ``d2h`` (D, D, nb) real, ⟨αk|∂²h/∂k_i∂k_j|αk⟩ in MeV fm²;
-  ``gap`` (nb,) Δ_αk in MeV (real; its sign matters only in Δ_αΔ_β of the interband terms). ``D`` is the dimension (3 in crustsolve; 1 in the 1D check).
-* Output unit: every tensor returned by :mod:`crustsolve.response` is the superfluid
-  *number-density equivalent* n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³ (a mass density in units of
-  m_n fm⁻³). Uniform free neutrons give n_s = n. The BZ integral is
-  ∫_BZ d³k/(2π)³ f = (1/V_cell) Σ_k w_k f(k) with Σ_k w_k = 1, and m_n/ħ² = 1/(2 b0),
-  b0 = ħ²/2m_n (MeV fm²; :data:`crustsolve.constants.HBAR2_2MN` unless the functional uses
-  another bare mass). Each kernel here returns the *integrand* Σ_α(...) in MeV fm²; the BZ
-  sum and the prefactor 1/(2 b0 V_cell) are applied by :func:`bz_prefactor` callers.
+Inputs per Bloch vector k, for the ``nb`` computed bands (ascending energies):
 
-Levels (integrand, before the prefactor 1/(2 b0 V_cell)):
+* ``eps`` (nb,) band energies ε_α(k) in MeV;
+* ``vel`` (D, nb, nb) complex, ħv^i_αβ = ⟨αk|∂h/∂k_i|βk⟩ in MeV fm (u-gauge, exact
+  k-derivatives of the discrete h);
+* ``d2h`` (D, D, nb) real, ⟨αk|∂²h/∂k_i∂k_j|αk⟩ in MeV fm²;
+* ``gap`` (nb,) Δ_αk in MeV (real);
+* optionally a *second vertex* ``vel2``/``d2h2`` of the same shapes, used in one factor of
+  every bilinear form: the current-corrected velocity ∂_k h + ∂_k T[−C_nn n_n] of the
+  "current-field term" section (the talk's ∇_Q ε_{k+Q} and v·(v + δv)). Without it the
+  second factor is ``vel`` itself.
 
-* ``normal`` (§5.2, CCH 2005 eqs. (3.23), (4.7) with the spin factor 2):
-  2 · 2 Σ_α δ(ε_α − μ) ∂_iε_α ∂_jε_α  → :func:`fermi_surface_integrand` (δ smeared);
-  number equation n = (2/V) Σ_k w_k Σ_α θ(μ − ε_α) (smeared: ½ erfc).
-* ``intraband`` (§5.3): Σ_α (1 − ξ_α/E_α) ∂_i∂_jε_α, ∂_i∂_jε_α from the effective-mass sum
-  rule (§4.1) over the computed bands, degenerate partners excluded (see :func:`band_hessians`).
-* ``form_a`` (§5.5 Form A): Σ_α (1 − ξ_α/E_α) d2h^{ij}_α
-  + Σ_{α≠β} c_αβ Re[ħv^i_αβ ħv^j_βα],  c_αβ = (ξ_αξ_β + Δ_αΔ_β − E_αE_β)/(E_αE_β(E_α+E_β)).
-* ``form_b`` (§5.5 Form B): intraband + Σ_{α≠β in window} [g_αβ + c_αβ] Re[ħv^i_αβ ħv^j_βα],
-  g_αβ = (ξ_α/E_α − ξ_β/E_β)/(ξ_α − ξ_β); degenerate pairs (excluded from the sum rule)
-  enter with c_αβ alone (which is 0 for equal gaps, the §9.4 "Δ²/E³ limit" statement in the
-  form that needs no division by ε_α − ε_β).
-  BCS number equation (all BCS levels): n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α) (§5.3; 1 − ξ/E = 2v²
-  contains the spin factor).
+Output unit: every tensor of :mod:`crustsolve.response` is the superfluid
+*number-density equivalent* n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³ (free neutrons: n_s = n). The
+BZ integral is ∫_BZ d³k/(2π)³ f = (1/V_cell) Σ_k w_k f(k) with Σ_k w_k = 1, and
+m_n/ħ² = 1/(2 b0), b0 = ħ²/2m_n (MeV fm²). Each kernel returns the *integrand* in MeV fm²;
+the BZ sum and the prefactor 1/(2 b0 V_cell) are applied by the callers
+(:mod:`crustsolve.response.bz`).
 
-Form A = Form B when every band of the (finite) Hamiltonian is included and the window covers
-all pairs (derived in the module docs of :mod:`crustsolve.response`; tested). Spin factors and
-signs were confirmed against an independently coded 1D BdG grand potential
-(``tests/test_response_1d_convention.py``, physics doc §5.8).
+Levels (integrands before the prefactor; D(α) is α's degenerate cluster, ⟨·⟩_α the
+basis-invariant cluster average of :func:`cluster_products`):
+
+* ``normal`` (Fermi-surface formula, Carter, Chamel & Haensel, Nucl. Phys. A748, 675
+  (2005)): 2 Σ_α δ(ε_α − μ) ⟨∂_iε ∂_jε⟩_α, δ smeared (:func:`fermi_surface_integrand`).
+* ``intraband`` (BCS intraband, Carter, Chamel & Haensel, Nucl. Phys. A759, 441 (2005)):
+  Σ_α Δ_α²/E_α³ ⟨∂_iε ∂_jε⟩_α — the velocity-only form, which needs only Hellmann–Feynman
+  velocities of the computed bands (:func:`intraband_integrand`). The curvature form
+  Σ_α (1 − ξ_α/E_α) ∂_i∂_jε_α, equal after the BZ integral, needs the effective-mass sum
+  rule over *all* bands; it is kept as :func:`intraband_curvature_integrand` for checks with
+  complete band sets only.
+* ``form_a`` (full linear response, diamagnetic + paramagnetic):
+  Σ_α (1 − ξ_α/E_α) d2h^{ij}_α + Σ_{α≠β} c_αβ Re[ħv^i_αβ ħv^j_βα] with
+  c_αβ = (ξ_αξ_β + Δ_αΔ_β − E_αE_β)/(E_αE_β(E_α+E_β)) (:func:`form_a_integrand`).
+* ``form_b`` (full linear response, intraband + interband bracket):
+  Σ_α Δ_α²/E_α³ ⟨∂_iε ∂_jε⟩_α + Σ_{α≠β} [g_αβ + c_αβ] Re[ħv^i_αβ ħv^j_βα] with the divided
+  difference g_αβ = (ξ_α/E_α − ξ_β/E_β)/(ξ_α − ξ_β); pairs inside one degenerate cluster
+  enter with c_αβ alone (:func:`form_b_integrand`). Form A and Form B are equal once the
+  band set is complete *and* the k-integral is converged (the intraband parts differ by the
+  BZ integral of a total k-derivative); they share no intermediate quantity, so their
+  agreement is a check.
+
+For a constant gap the integration by parts behind the velocity-only form is exact. With a
+state-dependent Δ_αk it drops the term −ξΔ ∇_kΔ·∇_kε/E³ (∇_kΔ_αk is not computed).
+
+The BCS number equation of all BCS levels is n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α)
+(1 − ξ/E = 2v² contains the spin factor). Spin factors and signs are checked against an
+independently coded 1D BdG grand potential (``tests/test_response_1d_convention.py``).
 """
 from __future__ import annotations
 
@@ -74,6 +88,16 @@ def check_kdata(eps, vel, d2h=None, gap=None):
     return out
 
 
+def _second(vel, vel2):
+    """The second vertex (current-corrected velocity) or ``vel`` itself; shape-checked."""
+    if vel2 is None:
+        return vel
+    vel2 = np.asarray(vel2)
+    if vel2.shape != np.shape(vel):
+        raise InputError(f"second vertex has shape {vel2.shape}, expected {np.shape(vel)}")
+    return vel2
+
+
 # ----------------------------------------------------------------- BCS factors
 def quasiparticle(eps, gap, mu):
     """(ξ, E, ξ/E) with ξ = ε − μ and E = √(ξ² + Δ²) (MeV); ξ/E = sign(ξ) where Δ = 0, 0 at ξ = Δ = 0."""
@@ -85,15 +109,24 @@ def quasiparticle(eps, gap, mu):
 
 
 def bcs_occupation(eps, gap, mu):
-    """2v² = 1 − ξ/E per band (spin included): the BCS number density integrand (§5.3)."""
+    """2v² = 1 − ξ/E per band (spin included): the BCS number density integrand."""
     return 1.0 - quasiparticle(eps, gap, mu)[2]
 
 
-def paramagnetic_coefficient(xi_a, xi_b, gap_a, gap_b):
-    """c_αβ = (ξ_αξ_β + Δ_αΔ_β − E_αE_β)/(E_αE_β(E_α+E_β))  (MeV⁻²; §5.5 Form A), ≤ 0.
+def intraband_weight(eps, gap, mu):
+    """Δ²/E³ = d(ξ/E)/dξ (MeV⁻¹): the weight of the velocity-only intraband form; → 2δ(ξ) as Δ → 0."""
+    _, E, _ = quasiparticle(eps, gap, mu)
+    gap = np.broadcast_to(np.asarray(gap, dtype=float), np.shape(E))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(E > 0, gap**2 / np.where(E > 0, E, 1.0) ** 3, 0.0)
 
-    Equals −2(u_αv_β − v_αu_β)²/(E_α+E_β)/(…) in the BCS amplitudes (derived; checked in the
-    1D test). E_αE_β − ξ_αξ_β is evaluated without cancellation when ξ_αξ_β ≥ 0.
+
+def paramagnetic_coefficient(xi_a, xi_b, gap_a, gap_b):
+    """c_αβ = (ξ_αξ_β + Δ_αΔ_β − E_αE_β)/(E_αE_β(E_α+E_β))  (MeV⁻¹; Form A), ≤ 0 for Δ_αΔ_β ≥ 0.
+
+    Equals −2(u_αv_β − v_αu_β)²/(E_α+E_β) in the BCS amplitudes u² = (1 + ξ/E)/2,
+    v² = (1 − ξ/E)/2, uv = Δ/2E. E_αE_β − ξ_αξ_β is evaluated without cancellation when
+    ξ_αξ_β ≥ 0.
     Arrays broadcast. Requires E_α, E_β > 0.
     """
     xi_a, xi_b, gap_a, gap_b = np.broadcast_arrays(*(np.asarray(v, dtype=float)
@@ -109,7 +142,7 @@ def paramagnetic_coefficient(xi_a, xi_b, gap_a, gap_b):
 
 
 def divided_difference_x(xi_a, xi_b, gap_a, gap_b, rel=1e-7):
-    """g_αβ = (ξ_α/E_α − ξ_β/E_β)/(ξ_α − ξ_β) (MeV⁻¹; §5.5 Form B), ≥ 0 for equal gaps.
+    """g_αβ = (ξ_α/E_α − ξ_β/E_β)/(ξ_α − ξ_β) (MeV⁻¹; Form B), ≥ 0 for equal gaps.
 
     For |ξ_α − ξ_β| ≤ rel·(E_α+E_β) the derivative d(ξ/E)/dξ = Δ²/E³ at the midpoint is used
     (pairs with unequal gaps and equal ξ must not be passed here: see :func:`form_b_integrand`).
@@ -142,20 +175,68 @@ def degenerate_clusters(eps, tol=DEFAULT_DEGENERACY_TOL):
     return np.concatenate([[0], np.cumsum(np.diff(eps) > tol)]).astype(np.int64)
 
 
-def velocity_products(vel):
-    """P^{ij}_αβ = Re[ħv^i_αβ ħv^j_βα] (MeV² fm²), shape (D, D, nb, nb)."""
+def cluster_bounds(labels):
+    """[(start, stop)] of the runs of equal labels (degenerate clusters), in order."""
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate([[0], edges])
+    stops = np.concatenate([edges, [len(labels)]])
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
+def velocity_products(vel, vel2=None):
+    """P^{ij}_αβ = Re[ħv^i_αβ ħv2^j_βα] (MeV² fm²), shape (D, D, nb, nb).
+
+    Symmetric under (α, i) ↔ (β, j) exchange only when ``vel2`` is ``vel``; the response
+    tensors use its contraction with coefficients symmetric in α ↔ β.
+    """
     vel = np.asarray(vel)
-    return np.real(np.einsum("iab,jba->ijab", vel, vel))
+    return np.real(np.einsum("iab,jba->ijab", vel, _second(vel, vel2)))
+
+
+def pair_sum(vel, coef, vel2=None) -> np.ndarray:
+    """Σ_{αβ} coef_αβ Re[ħv^i_αβ ħv2^j_βα] (D, D) without forming the (D, D, nb, nb) products."""
+    vel = np.asarray(vel)
+    v2 = _second(vel, vel2)
+    coef = np.asarray(coef, dtype=float)
+    D = vel.shape[0]
+    out = np.empty((D, D))
+    for i in range(D):
+        left = vel[i] * coef
+        for j in range(D):
+            out[i, j] = np.real(np.sum(left * v2[j].T))
+    return out
+
+
+def cluster_products(eps, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL):
+    """Basis-invariant ⟨∂_iε ∂_jε⟩_α (MeV² fm²), shape (nb, D, D).
+
+    Non-degenerate α: Re[ħv^i_αα ħv2^j_αα] (Hellmann–Feynman velocities). In a degenerate
+    cluster D the trace (1/|D|) Σ_{β,γ∈D} Re[ħv^i_βγ ħv2^j_γβ] is given to every member; its
+    contraction with n̂n̂ is the mean square of the branch velocities along n̂ (eigenvalues of
+    n̂·v restricted to D). With ``vel2`` (current-corrected vertex) it is the mean of the
+    products of the branch velocities ∂_kε and ∂_Qε_{k+Q}.
+    """
+    eps, vel = check_kdata(eps, vel)
+    v2 = _second(vel, vel2)
+    nb = len(eps)
+    D = vel.shape[0]
+    out = np.empty((nb, D, D))
+    for start, stop in cluster_bounds(degenerate_clusters(eps, tol)):
+        t = np.real(np.einsum("iab,jba->ij", vel[:, start:stop, start:stop],
+                              v2[:, start:stop, start:stop])) / (stop - start)
+        out[start:stop] = t
+    return out
 
 
 def band_hessians(eps, vel, d2h, tol=DEFAULT_DEGENERACY_TOL):
-    """∂_i∂_jε_α from the effective-mass sum rule over the computed bands (MeV fm²), (nb, D, D).
+    """∂_i∂_jε_α from the effective-mass sum rule over the given bands (MeV fm²), (nb, D, D).
 
-    §4.1: ∂_i∂_jε_α = ⟨α|∂_i∂_jh|α⟩ + Σ_{β∉D(α)} 2 Re[ħv^i_αβ ħv^j_βα]/(ε_α − ε_β),
-    where D(α) is α's degenerate cluster. Excluding the partners makes Σ_{α∈D} ∂_i∂_jε_α the
-    basis-invariant trace of the degenerate second-order effective Hamiltonian (its branches
-    need not be analytic, their sum is). Truncation error: the bands above the computed set
-    are missing (negative terms); small for bands far below the top.
+    ∂_i∂_jε_α = ⟨α|∂_i∂_jh|α⟩ + Σ_{β∉D(α)} 2 Re[ħv^i_αβ ħv^j_βα]/(ε_α − ε_β). Exact only for
+    a *complete* band set: every band above a truncated set contributes a negative term, so
+    deep, nearly flat bands look dispersive when the set is truncated. For checks only.
     """
     eps, vel, d2h = check_kdata(eps, vel, d2h)
     lab = degenerate_clusters(eps, tol)
@@ -166,83 +247,71 @@ def band_hessians(eps, vel, d2h, tol=DEFAULT_DEGENERACY_TOL):
     return np.einsum("ijab,ab->aij", P, inv) + np.moveaxis(d2h, 2, 0)
 
 
-def cluster_velocity_products(eps, vel, tol=DEFAULT_DEGENERACY_TOL):
-    """Basis-invariant ∂_iε_α ∂_jε_α (MeV² fm²), shape (nb, D, D).
-
-    Non-degenerate α: Re[ħv^i_αα ħv^j_αα] (Hellmann–Feynman). In a degenerate cluster D the
-    trace (1/|D|) Σ_{β,γ∈D} Re[ħv^i_βγ ħv^j_γβ] is given to every member; its contraction with
-    n̂n̂ is the mean square of the branch velocities along n̂ (eigenvalues of n̂·v restricted to D).
-    """
-    eps, vel = check_kdata(eps, vel)
-    lab = degenerate_clusters(eps, tol)
-    nb = len(eps)
-    D = vel.shape[0]
-    out = np.empty((nb, D, D))
-    start = 0
-    while start < nb:
-        stop = start + 1
-        while stop < nb and lab[stop] == lab[start]:
-            stop += 1
-        sub = vel[:, start:stop, start:stop]
-        t = np.real(np.einsum("iab,jba->ij", sub, sub)) / (stop - start)
-        out[start:stop] = t
-        start = stop
-    return out
-
-
 # ------------------------------------------------------------- integrands
-def intraband_integrand(eps, gap, mu, hess):
-    """Σ_α (1 − ξ_α/E_α) ∂_i∂_jε_α (MeV fm²), (D, D). §5.3 (CCH A759; Chamel 2025 "intraband")."""
-    occ = bcs_occupation(eps, gap, mu)
-    return np.einsum("a,aij->ij", occ, hess)
+def intraband_integrand(eps, gap, mu, vprod):
+    """Σ_α Δ_α²/E_α³ ⟨∂_iε ∂_jε⟩_α (MeV fm²), (D, D): the velocity-only intraband form.
+
+    ``vprod`` from :func:`cluster_products` (with the current-corrected vertex for the
+    level's current variant).
+    """
+    return np.einsum("a,aij->ij", intraband_weight(eps, gap, mu), vprod)
 
 
-def form_a_integrand(eps, gap, mu, vel, d2h, P=None):
-    """Form A (§5.5): diamagnetic Σ_α(1−ξ/E)d2h_α + paramagnetic Σ_{α≠β} c_αβ P_αβ (MeV fm²).
+def intraband_curvature_integrand(eps, gap, mu, hess):
+    """Σ_α (1 − ξ_α/E_α) ∂_i∂_jε_α (MeV fm²): the curvature form (complete band sets only)."""
+    return np.einsum("a,aij->ij", bcs_occupation(eps, gap, mu), hess)
 
-    Returns (total, diamagnetic, paramagnetic), each (D, D).
+
+def form_a_integrand(eps, gap, mu, vel, d2h, vel2=None, d2h2=None):
+    """Form A: diamagnetic Σ_α(1−ξ/E) d2h2_α + paramagnetic Σ_{α≠β} c_αβ Re[v^i_αβ v2^j_βα].
+
+    ``vel2``/``d2h2``: the current-corrected vertex and its second k-derivative (default:
+    ``vel``, ``d2h``). Returns (total, diamagnetic, paramagnetic), each (D, D), MeV fm².
     """
     eps, vel, d2h, gap = check_kdata(eps, vel, d2h, gap)
     xi, E, x = quasiparticle(eps, gap, mu)
     if np.any(E <= 0):
         raise InputError("Form A needs Δ > 0 at ξ = 0 (E = 0 found); use the normal level for Δ = 0")
-    if P is None:
-        P = velocity_products(vel)
+    d2 = d2h if d2h2 is None else np.asarray(d2h2, dtype=float)
     c = paramagnetic_coefficient(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
     np.fill_diagonal(c, 0.0)
-    dia = np.einsum("a,ija->ij", 1.0 - x, d2h)
-    para = np.einsum("ijab,ab->ij", P, c)
+    dia = np.einsum("a,ija->ij", 1.0 - x, d2)
+    para = pair_sum(vel, c, vel2)
     return dia + para, dia, para
 
 
-def form_b_integrand(eps, gap, mu, vel, hess, windows=(math.inf,), tol=DEFAULT_DEGENERACY_TOL,
-                     P=None):
-    """Form B (§5.5): intraband + interband bracket over pairs with |ξ_α|, |ξ_β| ≤ W (MeV fm²).
+def interband_bracket(eps, gap, mu, tol=DEFAULT_DEGENERACY_TOL):
+    """[g_αβ + c_αβ] (MeV⁻¹), (nb, nb): Form B's interband coefficient.
 
-    ``hess`` from :func:`band_hessians` (same ``tol``). Returns (intraband (D, D),
-    interband (nW, D, D)) for every window W in ``windows`` (MeV; ``inf`` = all pairs).
-    Degenerate pairs (excluded from the sum rule) contribute c_αβ P_αβ for every window.
+    Pairs inside one degenerate cluster get c_αβ alone (their g is the intraband weight,
+    already in the velocity form); the diagonal is zero.
     """
-    eps, vel, gap = check_kdata(eps, vel, None, gap)
-    xi, E, x = quasiparticle(eps, gap, mu)
+    eps = np.asarray(eps, dtype=float)
+    gap = np.broadcast_to(np.asarray(gap, dtype=float), eps.shape)
+    xi, E, _ = quasiparticle(eps, gap, mu)
     if np.any(E <= 0):
         raise InputError("Form B needs Δ > 0 at ξ = 0 (E = 0 found); use the normal level for Δ = 0")
-    if P is None:
-        P = velocity_products(vel)
     lab = degenerate_clusters(eps, tol)
     same = lab[:, None] == lab[None, :]
     c = paramagnetic_coefficient(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
     g = divided_difference_x(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
     bracket = np.where(same, c, g + c)
     np.fill_diagonal(bracket, 0.0)
-    intra = intraband_integrand(eps, gap, mu, hess)
-    inter = []
-    axi = np.abs(xi)
-    for W in windows:
-        inside = (axi[:, None] <= W) & (axi[None, :] <= W)
-        coef = np.where(inside | same, bracket, 0.0)
-        inter.append(np.einsum("ijab,ab->ij", P, coef))
-    return intra, np.array(inter)
+    return bracket
+
+
+def form_b_integrand(eps, gap, mu, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL, vprod=None):
+    """Form B: velocity-only intraband + interband bracket over all computed pairs (MeV fm²).
+
+    ``vprod``: :func:`cluster_products` of the same vertices, if already computed.
+    Returns (intraband (D, D), interband (D, D)).
+    """
+    eps, vel, gap = check_kdata(eps, vel, None, gap)
+    if vprod is None:
+        vprod = cluster_products(eps, vel, vel2, tol)
+    intra = intraband_integrand(eps, gap, mu, vprod)
+    inter = pair_sum(vel, interband_bracket(eps, gap, mu, tol), vel2)
+    return intra, inter
 
 
 def gaussian_delta(x, sigma):
@@ -256,12 +325,12 @@ def gaussian_occupation(x, sigma):
 
 
 def fermi_surface_integrand(eps, mu, sigma, vprod):
-    """2 Σ_α δ_σ(ε_α − μ) ∂_iε_α ∂_jε_α (MeV fm²), (D, D): §5.2 with Gaussian smearing σ (MeV).
+    """2 Σ_α δ_σ(ε_α − μ) ⟨∂_iε ∂_jε⟩_α (MeV fm²), (D, D): the Fermi-surface formula, smeared.
 
-    ``vprod`` from :func:`cluster_velocity_products`. The factor 2 is the spin factor:
-    ρ_s^{ij} = m_n² (2/ħ²) ∫_BZ d³k/(2π)³ Σ_α δ(ε_α−μ) ∂_iε_α∂_jε_α (§5.2, tensor form of K),
-    i.e. ρ_s/m_n = (1/(2 b0 V)) Σ_k w_k · [this integrand]. It equals the Δ → 0 limit of the
-    intraband integrand after integration by parts (2θ(μ−ε)∂²ε → 2δ(ε−μ)(∂ε)²).
+    ``vprod`` from :func:`cluster_products`. The factor 2 is the spin factor:
+    ρ_s^{ij} = m_n² (2/ħ²) ∫_BZ d³k/(2π)³ Σ_α δ(ε_α−μ) ∂_iε_α∂_jε_α, i.e.
+    ρ_s/m_n = (1/(2 b0 V)) Σ_k w_k · [this integrand]; the Δ → 0 limit of the intraband
+    integrand (Δ²/E³ → 2δ(ξ)).
     """
     w = gaussian_delta(np.asarray(eps, dtype=float) - mu, sigma)
     return 2.0 * np.einsum("a,aij->ij", w, vprod)
@@ -288,7 +357,7 @@ def _bracket_root(f, lo, hi, what):
 
 
 def density_normal(energies, weights, volume, mu, sigma=0.0):
-    """n = (2/V) Σ_k w_k Σ_α f(ε_α − μ) (fm⁻³): step (σ = 0) or ½erfc smearing (§5.2, CCH (4.7))."""
+    """n = (2/V) Σ_k w_k Σ_α f(ε_α − μ) (fm⁻³): step (σ = 0) or ½erfc smearing."""
     e = np.asarray(energies, dtype=float)
     if sigma > 0:
         occ = gaussian_occupation(e - mu, sigma)
@@ -298,7 +367,7 @@ def density_normal(energies, weights, volume, mu, sigma=0.0):
 
 
 def density_bcs(energies, gaps, weights, volume, mu):
-    """n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α) (fm⁻³) (§5.3)."""
+    """n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α) (fm⁻³)."""
     occ = bcs_occupation(energies, gaps, mu)
     return float(np.tensordot(weights, occ.sum(axis=-1), axes=(0, 0))) / volume
 
@@ -334,23 +403,6 @@ def extrapolate_sigma(sigmas, values):
     a = coef[0].reshape(v.shape[1:])
     spread = np.abs(fit - flat).max(axis=0).reshape(v.shape[1:])
     return a, spread
-
-
-# ----------------------------------------------------------- current term
-def local_current_term(cnn, nn, b0, dim=3):
-    """Local current-field term n_s^{ij,cur} = −δ_ij ⟨C_nn(r) n_n(r)²⟩_cell / b0 (fm⁻³).
-
-    §5.6 term (1) with the induced current taken at its local-density value δj_n(r) = n_n(r)Q
-    (protons at rest): the Skyrme energy −C_nn j_n² adds −C_nn n_n² Q² to Ω/V, hence
-    ρ/m_n = (m_n/ħ²)∂²(Ω/V)/∂Q² gains −C_nn n_n²/b0. With B_n = b0 + C_nn n_n + C_np n_p
-    (C_nn = C₊, C_np = C₋ of :mod:`crustsolve.functional.skyrme`) the uniform-matter total
-    is n_n(1 + C_np n_p/b0) = ρ_nn^loc/m_n (§5.6) and n_n for pure neutrons (§9.4, item 1).
-    In a crystal this is the local-density approximation of the induced current (the full
-    RPA-type self-consistency of §5.6 is not implemented). ``cnn`` in MeV fm⁵, ``nn`` in fm⁻³
-    (scalars or grid arrays), ``b0`` = ħ²/2m_n in MeV fm².
-    """
-    val = -float(np.mean(np.asarray(cnn, dtype=float) * np.asarray(nn, dtype=float) ** 2)) / b0
-    return val * np.eye(dim)
 
 
 # ------------------------------------------------------------- symmetry

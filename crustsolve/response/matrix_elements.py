@@ -7,7 +7,10 @@ the small nb×nb matrices
 * ħv^i = Ψᴴ (∂h/∂k_i) Ψ (MeV fm) — ``BV.matProject`` (BVMatProject: one BVMatMult and one
   block dot, the result replicated on every rank of the group as a sequential dense Mat);
 * Ψᴴ (∂²h/∂k_i∂k_j) Ψ (MeV fm²), of which the band-diagonal part is used;
-* Ψᴴ Δ̂ Ψ for a local pair field Δ(r) (MeV), a diagonal Mat on the same layout.
+* Ψᴴ Δ̂ Ψ for a local pair field Δ(r) (MeV), a diagonal Mat on the same layout;
+* optionally the current-field vertex ħw^i = Ψᴴ ∂T[−C_nn n_n]/∂k_i Ψ (MeV fm) and its
+  band-diagonal second derivative: the change of the velocity vertex caused by the current
+  field a superflow induces (``docs/physics/crust-superfluidity.md``, current-field term).
 
 Derivatives are the exact k-derivatives of the u-gauge FD matrix (``BlochHamiltonian.dmatrix``,
 ``.d2matrix``; numerics conventions §2 item 7), so Hellmann–Feynman and the effective-mass sum
@@ -23,6 +26,7 @@ equal gaps (see :mod:`crustsolve.response.kernels`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -38,6 +42,8 @@ class KPointData:
     index : k index in the mesh's ``points``; weight : BZ weight (Σ = 1).
     energies (nb,) MeV ascending; velocity (3, nb, nb) complex MeV fm; d2h (3, 3, nb) MeV fm²
     (band-diagonal ⟨α|∂_i∂_jh|α⟩); gap (nb,) MeV (Δ_αk); max_residual of the eigensolve.
+    current_vertex (3, nb, nb) complex MeV fm and current_d2 (3, 3, nb) MeV fm²: the
+    current-field vertex ħw and ⟨α|∂²T[−C_nn n_n]|α⟩, or None when no current term is asked.
     """
 
     index: int
@@ -47,25 +53,55 @@ class KPointData:
     d2h: np.ndarray
     gap: np.ndarray
     max_residual: float = 0.0
+    current_vertex: Optional[np.ndarray] = None
+    current_d2: Optional[np.ndarray] = None
 
     @property
     def nb(self) -> int:
         return len(self.energies)
 
+    @property
+    def has_current(self) -> bool:
+        return self.current_vertex is not None
+
+    def flow_velocity(self) -> np.ndarray:
+        """ħ(v + w): the current-corrected velocity vertex (MeV fm)."""
+        return self.velocity + self.current_vertex
+
+    def flow_d2h(self) -> np.ndarray:
+        """⟨α|∂²h + ∂²T[−C_nn n_n]|α⟩ (MeV fm²)."""
+        return self.d2h + self.current_d2
+
+    def truncated(self, nkeep: int) -> "KPointData":
+        """The same k-point restricted to its lowest ``nkeep`` bands."""
+        cv = None if self.current_vertex is None else self.current_vertex[:, :nkeep, :nkeep]
+        cd = None if self.current_d2 is None else self.current_d2[:, :, :nkeep]
+        return KPointData(self.index, self.weight, self.energies[:nkeep],
+                          self.velocity[:, :nkeep, :nkeep], self.d2h[:, :, :nkeep],
+                          self.gap[:nkeep], self.max_residual, cv, cd)
+
     def to_arrays(self) -> dict:
         """{name: (array, units)} for a checkpoint (exact: float64/complex128)."""
-        return {"index": (self.index, "1"), "weight": (self.weight, "1"),
-                "energies": (self.energies, "MeV"), "velocity": (self.velocity, "MeV fm"),
-                "d2h": (self.d2h, "MeV fm^2"), "gap": (self.gap, "MeV"),
-                "max_residual": (self.max_residual, "1")}
+        out = {"index": (self.index, "1"), "weight": (self.weight, "1"),
+               "energies": (self.energies, "MeV"), "velocity": (self.velocity, "MeV fm"),
+               "d2h": (self.d2h, "MeV fm^2"), "gap": (self.gap, "MeV"),
+               "max_residual": (self.max_residual, "1")}
+        if self.current_vertex is not None:
+            out["current_vertex"] = (self.current_vertex, "MeV fm")
+            out["current_d2"] = (self.current_d2, "MeV fm^2")
+        return out
 
     @classmethod
     def from_arrays(cls, data: dict) -> "KPointData":
         """Inverse of :meth:`to_arrays` (values as read back from the checkpoint)."""
+        cv = data.get("current_vertex")
+        cd = data.get("current_d2")
         return cls(index=int(data["index"]), weight=float(data["weight"]),
                    energies=np.asarray(data["energies"]), velocity=np.asarray(data["velocity"]),
                    d2h=np.asarray(data["d2h"]), gap=np.asarray(data["gap"]),
-                   max_residual=float(data["max_residual"]))
+                   max_residual=float(data["max_residual"]),
+                   current_vertex=None if cv is None else np.asarray(cv),
+                   current_d2=None if cd is None else np.asarray(cd))
 
 
 def project(bv, mat) -> np.ndarray:
@@ -169,14 +205,32 @@ def _rotate(mats, blocks):
     return mats
 
 
+def _band_diagonal_d2(hamiltonian_like, k, bv, labels, nb):
+    """Blocks of ⟨α|∂_i∂_jX|β⟩ inside degenerate clusters (3, 3, nb, nb) for X = h or a vertex."""
+    d2full = np.zeros((3, 3, nb, nb), dtype=complex)
+    for d in range(3):
+        for e in range(d, 3):
+            d2A = hamiltonian_like.d2matrix(k, d, e)
+            try:
+                if d == e or not _is_zero(d2A):
+                    d2full[d, e] = block_diagonal_elements(bv, d2A, labels)
+            finally:
+                d2A.destroy()
+            d2full[e, d] = d2full[d, e]
+    return d2full
+
+
 def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
-                gap: float = 0.0, gap_field_mat=None, tol=DEFAULT_DEGENERACY_TOL) -> KPointData:
+                gap: float = 0.0, gap_field_mat=None, tol=DEFAULT_DEGENERACY_TOL,
+                current_vertex=None) -> KPointData:
     """Matrix elements of one solved k-point (collective on the Hamiltonian's communicator).
 
     ``result`` is an ``EigenResult`` with ``vectors`` (a BV). ``gap``: constant Δ (MeV) used
     when ``gap_field_mat`` is None; otherwise ``gap_field_mat`` is the diagonal Mat of Δ(r)
     (:func:`diagonal_field_matrix`) and Δ_αk are its band-diagonal elements after
     diagonalisation inside degenerate clusters (the velocities are rotated consistently).
+    ``current_vertex``: a :class:`~crustsolve.bands.hamiltonian.KineticVertex` of the
+    current-field coefficient −C_nn n_n, or None.
     """
     bv = result.vectors
     if bv is None:
@@ -196,24 +250,29 @@ def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
     # Only the band-diagonal ⟨α|∂²h|α⟩ enters the formulas; the blocks inside degenerate
     # clusters are kept so that a rotation of the cluster basis (field gap) stays exact.
     labels = degenerate_clusters(eps, tol)
-    d2full = np.zeros((3, 3, nb, nb), dtype=complex)
-    for d in range(3):
-        for e in range(d, 3):
-            d2A = hamiltonian.d2matrix(k, d, e)
+    d2full = _band_diagonal_d2(hamiltonian, k, bv, labels, nb)
+    cvel = cd2full = None
+    if current_vertex is not None:
+        cvel = np.empty((3, nb, nb), dtype=complex)
+        for d in range(3):
+            dW = current_vertex.dmatrix(k, d)
             try:
-                if d == e or not _is_zero(d2A):
-                    d2full[d, e] = block_diagonal_elements(bv, d2A, labels)
+                cvel[d] = project(bv, dW)
             finally:
-                d2A.destroy()
-            d2full[e, d] = d2full[d, e]
+                dW.destroy()
+        cd2full = _band_diagonal_d2(current_vertex, k, bv, labels, nb)
     if gap_field_mat is not None:
         gm = project(bv, gap_field_mat)
         blocks, gaps = rotate_degenerate(eps, gm, tol)
         vel = _rotate(vel, blocks)
         d2full = _rotate(d2full, blocks)    # block diagonal: stays block diagonal
+        if cvel is not None:
+            cvel = _rotate(cvel, blocks)
+            cd2full = _rotate(cd2full, blocks)
     else:
         gaps = np.full(nb, float(gap))
     d2h = np.real(np.einsum("ijaa->ija", d2full))
+    cd2 = None if cd2full is None else np.real(np.einsum("ijaa->ija", cd2full))
     maxres = float(np.max(result.residuals)) if len(result.residuals) else 0.0
     keep = nb
     if getattr(result, "cut_splits_cluster", False):
@@ -224,6 +283,7 @@ def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
         keep = int(np.count_nonzero(labels != top))
         if keep == 0:
             raise InputError("every computed band belongs to one degenerate cluster; increase nev")
-    return KPointData(index=int(index), weight=float(weight), energies=eps[:keep],
-                      velocity=vel[:, :keep, :keep], d2h=d2h[:, :, :keep], gap=gaps[:keep],
-                      max_residual=maxres)
+    out = KPointData(index=int(index), weight=float(weight), energies=eps, velocity=vel,
+                     d2h=d2h, gap=gaps, max_residual=maxres, current_vertex=cvel,
+                     current_d2=cd2)
+    return out if keep == nb else out.truncated(keep)

@@ -1,4 +1,4 @@
-"""Superfluid-density tensor of the inner-crust neutrons from the band structure (issue #5).
+"""Superfluid-density tensor of the inner-crust neutrons from the band structure.
 
 :func:`superfluid_density` solves h(k) at the k-points of a mesh (each k-group its share, on
 its own communicator), forms the band-basis matrix elements on the distributed eigenvectors
@@ -6,21 +6,18 @@ its own communicator), forms the band-basis matrix elements on the distributed e
 the Brillouin zone (:mod:`crustsolve.response.bz`). Results are identical (to round-off in the
 order of the sums) for any number of ranks and k-groups.
 
-Levels (physics doc ``shared/physics/crust-superfluidity.md``):
-``normal`` §5.2 Fermi-surface formula (Gaussian smearing extrapolated to σ → 0),
-``tetrahedron`` the same formula by linear tetrahedra with Blöchl corrections (opt-in, see
-:data:`crustsolve.response.bz.DEFAULT_LEVELS`), ``intraband`` §5.3, ``form_a`` and ``form_b`` §5.5,
-plus the local current-field term §5.6 (:func:`crustsolve.response.kernels.local_current_term`)
-reported separately and added by :meth:`SuperfluidResult.scalar` on request.
+Levels (``docs/physics/crust-superfluidity.md``): ``normal`` (Fermi-surface formula, Gaussian
+smearing extrapolated to σ → 0), ``tetrahedron`` (the same formula by linear tetrahedra with
+Blöchl corrections, opt-in), ``intraband`` (velocity-only BCS intraband form), ``form_a``
+(diamagnetic + paramagnetic) and ``form_b`` (intraband + interband bracket). With a
+:class:`CurrentTerm` every level is also evaluated with the current-field vertex of the
+superflow (``tensor(level, current=True)``).
 
 Units: tensors are n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³ (neutron-mass units of mass density).
 
-Band truncation. The intraband Hessians ∂_i∂_jε_α come from the effective-mass sum rule over
-the *computed* bands, so within the computed set Form B with an infinite window is
-algebraically identical to Form A (tested to 1e-16). The reported Form B uses the finite
-windows (its ``scalar_per_window`` shows the window convergence); the truncation of the band
-set itself is controlled by ``nev`` (``band_margin``), not by Form B. An exact ∂²ε for the
-bands near μ independent of nev (Sternheimer/finite differences in k) is not implemented.
+Band truncation: every level is reported with an estimate of the error caused by the bands
+above the computed set (:mod:`crustsolve.response.bz`); the number of bands is set by the
+caller through the band margin above μ.
 """
 from __future__ import annotations
 
@@ -30,10 +27,11 @@ from typing import Mapping, Optional
 import numpy as np
 
 from ..bands.eigensolvers import WarmStartChain
+from ..bands.kmesh import field_symmetry_error
 from ..constants import HBAR2_2MN
 from ..errors import CrustsolveError, ConvergenceError, InputError, check_choice, check_range
 from . import bz
-from .kernels import DEFAULT_DEGENERACY_TOL, local_current_term
+from .kernels import DEFAULT_DEGENERACY_TOL
 from .matrix_elements import KPointData, diagonal_field_matrix, kpoint_data
 
 #: Gap models (physics doc §5.7 options (i) and (ii)).
@@ -63,30 +61,58 @@ class GapSpec:
 
 @dataclass(frozen=True)
 class CurrentTerm:
-    """Local current-field term input: C_nn(r) (MeV fm⁵) and n_n(r) (fm⁻³), scalars or grids."""
+    """The current field a superflow induces, in the local approximation.
 
-    cnn: object
-    nn: object
+    A phase twist Q of the pair field makes the neutrons flow with j_n = n_n(r) Q; the
+    Skyrme current field I_n = −2 C_nn j_n (protons at rest) adds −(i/2){I_n, ∇} to h, i.e.
+    Q·∂_kT[−C_nn n_n] to first order, with T[X] the kinetic operator of coefficient X. The
+    velocity vertex of every level then becomes ∂_k T[B − C_nn n_n] in one factor (Chamel's
+    ∇_Q ε_{k+Q} and v·(v + δv)); in pure neutron matter B − C_nn n_n = ħ²/2m_n, so the empty
+    lattice gives ρ_s = m_n n_n (Galilean invariance).
 
-    def tensor(self, b0: float) -> np.ndarray:
-        return local_current_term(self.cnn, self.nn, b0)
+    ``cnn`` (MeV fm⁵) and ``nn`` (fm⁻³): scalars or (n, n, n) grids of C_nn(r) (= C₊ of the
+    functional) and of the neutron density n_n(r) of the fields; ``coefficient`` may be given
+    instead as the product C_nn n_n (MeV fm², e.g. after Debye–Waller smearing).
+    """
+
+    cnn: object = None
+    nn: object = None
+    coefficient: object = None
+
+    def __post_init__(self):
+        if self.coefficient is None and (self.cnn is None or self.nn is None):
+            raise InputError("current term: give C_nn and n_n, or their product")
+        vals = (self.coefficient,) if self.coefficient is not None else (self.cnn, self.nn)
+        for v in vals:
+            if not np.all(np.isfinite(np.asarray(v, dtype=float))):
+                raise InputError("current term: C_nn and n_n must be finite")
+
+    def field(self, n: int) -> np.ndarray:
+        """C_nn n_n on the (n, n, n) grid (MeV fm²)."""
+        c = (np.asarray(self.coefficient, dtype=float) if self.coefficient is not None
+             else np.asarray(self.cnn, dtype=float) * np.asarray(self.nn, dtype=float))
+        try:
+            return np.broadcast_to(c, (n, n, n)).copy()
+        except ValueError:
+            raise InputError(f"current term: C_nn n_n has shape {c.shape}, expected a scalar "
+                             f"or ({n}, {n}, {n})") from None
 
 
 @dataclass(frozen=True)
 class SuperfluidResult:
     """Superfluid density at every computed level of theory (replicated on all ranks).
 
-    levels : {name: :class:`~crustsolve.response.bz.LevelResult`} (tensors in fm⁻³, no current term).
-    current_term : (3, 3) fm⁻³ or None. density : target n (fm⁻³) or None if μ was fixed;
-    mu_fixed : MeV or None. volume : V_cell (fm³); b0 : ħ²/2m_n used (MeV fm²).
-    nb, nk, nfull : bands per k, k-points computed, full-mesh size. mesh : mesh description.
-    gap : gap model. smearing, windows : MeV. band_margin : min_k ε_top − max μ (MeV).
-    max_residual : largest eigen-residual. u_max : max U (MeV); n_conduction : density of
-    neutrons above max U (fm⁻³; "normal" and "bcs" occupations).
+    levels : {name: :class:`~crustsolve.response.bz.LevelResult`} (tensors in fm⁻³).
+    has_current : the levels carry current-field variants. density : target n (fm⁻³) or
+    None if μ was fixed; mu_fixed : MeV or None. volume : V_cell (fm³); b0 : ħ²/2m_n used
+    (MeV fm²). nb, nk, nfull : bands per k, k-points computed, full-mesh size. mesh : mesh
+    description. gap : gap model. smearing : MeV. band_margin : min_k ε_top − max μ (MeV).
+    max_residual : largest eigen-residual. truncation_fraction : f of the band-truncation
+    estimate (NaN if not computed).
     """
 
     levels: Mapping
-    current_term: Optional[np.ndarray]
+    has_current: bool
     density: Optional[float]
     mu_fixed: Optional[float]
     volume: float
@@ -97,27 +123,33 @@ class SuperfluidResult:
     mesh: Mapping
     gap: Mapping
     smearing: tuple
-    windows: tuple
     band_margin: float
     max_residual: float
-    u_max: float
-    n_conduction: Mapping
+    truncation_fraction: float = float("nan")
     layout: Mapping = field(default_factory=dict)
 
-    def tensor(self, level: str, current: bool = False) -> np.ndarray:
-        """n_s^{ij} (fm⁻³) of ``level``, with the current-field term if ``current``."""
+    def _level(self, level):
         if level not in self.levels:
             raise InputError(f"level {level!r} was not computed; have {', '.join(self.levels)}")
-        T = np.array(self.levels[level].tensor)
+        return self.levels[level]
+
+    def tensor(self, level: str, current: bool = False) -> np.ndarray:
+        """n_s^{ij} (fm⁻³) of ``level``, its current-field variant if ``current``."""
+        lv = self._level(level)
         if current:
-            if self.current_term is None:
-                raise InputError("no current-field term was computed (give C_nn and n_n)")
-            T = T + self.current_term
-        return T
+            if lv.tensor_current is None:
+                raise InputError("no current-field variant was computed (give C_nn and n_n)")
+            return np.array(lv.tensor_current)
+        return np.array(lv.tensor)
 
     def scalar(self, level: str, current: bool = False) -> float:
         """Tr/3 of :meth:`tensor` (fm⁻³)."""
         return float(np.trace(self.tensor(level, current)) / 3.0)
+
+    def truncation(self, level: str, current: bool = False) -> float:
+        """Band-truncation estimate L(∞) − L of the scalar (fm⁻³; NaN if not computed)."""
+        lv = self._level(level)
+        return float(lv.truncation_current if current else lv.truncation)
 
     def neutron_density(self, level: str) -> float:
         """Mean neutron density n̄_n of ``level``'s number equation (fm⁻³)."""
@@ -127,9 +159,10 @@ class SuperfluidResult:
 def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                        levels=bz.DEFAULT_LEVELS, layout=None, density: Optional[float] = None,
                        mu: Optional[float] = None, smearing=(0.4, 0.3, 0.2),
-                       windows=None, degeneracy_tol: float = DEFAULT_DEGENERACY_TOL,
+                       degeneracy_tol: float = DEFAULT_DEGENERACY_TOL,
                        b0: float = HBAR2_2MN, current: Optional[CurrentTerm] = None,
-                       progress=None, checkpoint=None, resume: bool = False) -> SuperfluidResult:
+                       truncation: bool = True, progress=None, checkpoint=None,
+                       resume: bool = False) -> SuperfluidResult:
     """Superfluid-density tensors of ``levels`` (collective on ``layout.world``).
 
     Parameters
@@ -141,10 +174,9 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         ``want_vectors=True`` (its ``nev`` is the number of bands).
     gap : :class:`GapSpec`. density / mu : exactly one: mean neutron density n̄_n (fm⁻³) or a
         fixed chemical potential (MeV). smearing : σ list (MeV) for the normal level.
-    windows : Form B |ξ| windows (MeV), ascending, the last one reported; default
-        (10, 20, 40)·Δ̄ with Δ̄ the constant gap (or max |Δ(r)|·scale).
     b0 : ħ²/2m_n (MeV fm²) defining m_n in ρ_s/m_n (the functional's bare-mass convention).
-    current : :class:`CurrentTerm` for the local current-field term (optional).
+    current : :class:`CurrentTerm`: also evaluate every level with the current-field vertex.
+    truncation : estimate the band-truncation error of every level.
     progress : ``progress(done, total)`` called on every rank after each round of k-points.
     checkpoint : a :class:`crustsolve.results.Checkpoint`; every k-point's ingredients
         (:class:`~crustsolve.response.matrix_elements.KPointData`) are saved there after its
@@ -172,9 +204,17 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         gbar = float(np.abs(dre).max() * abs(gap.scale))
     else:
         gbar = float(gap.value)
-    if windows is None:
-        windows = tuple(f * max(gbar, 0.05) for f in (10.0, 20.0, 40.0))
-    windows = tuple(sorted(float(w) for w in windows))
+    vertex = None
+    if current is not None:
+        coef = current.field(hamiltonian.grid.n)
+        ops = getattr(kmesh, "operations", None)
+        if ops is not None and len(ops) > 1:
+            err = field_symmetry_error(fields.replace(U=coef, B=np.ones_like(coef)), ops)
+            if err > 1e-10:     # relative to max |C_nn n_n|, as for U and B
+                raise InputError(f"the current-term field C_nn n_n is not invariant under the "
+                                 f"k-mesh's point group (relative error {err:.3g}): use a mesh "
+                                 "without symmetry reduction")
+        vertex = hamiltonian.kinetic_vertex(-coef)
 
     points = np.asarray(kmesh.points, dtype=float)
     weights = np.asarray(kmesh.weights, dtype=float)
@@ -206,7 +246,8 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                 try:
                     res = chain.solve(solver, A)
                     kd = kpoint_data(hamiltonian, points[ik], res, index=ik, weight=weights[ik],
-                                     gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol)
+                                     gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol,
+                                     current_vertex=vertex)
                     if layout.kcomm.rank == 0:
                         kdata.append(kd)
                         new = kd
@@ -231,22 +272,24 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         kind, msg = errors[0]
         raise (ConvergenceError if kind == "ConvergenceError" else InputError)(msg)
 
-    u_max = float(np.max(fields.U))
+    if current is not None and any(not kd.has_current for kd in kdata):
+        raise InputError("the checkpoint was written without the current-field vertex; "
+                         "resume with the same current-term settings")
     out = bz.evaluate(kdata, kmesh, volume=fields.a**3, b0=b0, levels=levels, density=density,
-                      mu=mu, smearing=smearing, windows=windows, tol=degeneracy_tol,
-                      u_max=u_max, comm=world)
+                      mu=mu, smearing=smearing, tol=degeneracy_tol, comm=world,
+                      truncation=truncation)
     mesh = {"n": int(getattr(kmesh, "n", 0)), "shift": bool(getattr(kmesh, "shift", False)),
             "symmetry": str(getattr(kmesh, "symmetry", "none")),
             "time_reversal": bool(getattr(kmesh, "time_reversal", False)),
             "nk": nk, "nfull": out["nfull"]}
     return SuperfluidResult(
-        levels=out["levels"], current_term=None if current is None else current.tensor(b0),
+        levels=out["levels"], has_current=bool(out["has_current"]),
         density=None if density is None else float(density),
         mu_fixed=None if mu is None else float(mu), volume=fields.a**3, b0=b0, nb=out["nb"],
         nk=nk, nfull=out["nfull"], mesh=mesh, gap=gap.describe(),
-        smearing=tuple(float(s) for s in smearing), windows=windows,
-        band_margin=out["band_margin"], max_residual=out["max_residual"], u_max=u_max,
-        n_conduction=out["n_conduction"], layout=layout.describe())
+        smearing=tuple(float(s) for s in smearing), band_margin=out["band_margin"],
+        max_residual=out["max_residual"], truncation_fraction=out["truncation_fraction"],
+        layout=layout.describe())
 
 
 def _load_checkpoint(checkpoint) -> dict:
