@@ -99,36 +99,30 @@ def require_memory(comm, bytes_per_rank: float, what: str, *, allow: bool = Fals
     if not math.isfinite(need) or need < 0:
         need = math.inf
     avail, source = free_memory()
-    node_need, node_ranks = need, 1
+    on_node, ranks = need, 1
     if comm is not None and comm.size > 1:
         from mpi4py import MPI  # noqa: PLC0415
 
         node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.rank)
         try:
-            node_need = node.allreduce(need, op=MPI.SUM)
-            node_ranks = node.size
-            avail = node.bcast(avail, root=0)
-            source = node.bcast(source, root=0)
+            on_node, ranks = node.allreduce(need, op=MPI.SUM), node.size
+            avail, source = node.bcast((avail, source), root=0)
         finally:
             node.Free()
-    short = node_need > avail
-    report = {"what": what, "bytes_per_rank": need, "bytes_on_node": node_need,
-              "ranks_on_node": node_ranks, "available_bytes": avail,
-              "available_source": source, "oversubscribed": bool(short)}
-    if comm is not None and comm.size > 1:
-        worst = comm.allreduce((node_need / avail if avail > 0 else math.inf, node_need,
-                                node_ranks, avail, source), op=MPI.MAX)
-        short = worst[0] > 1.0
-        _, node_need, node_ranks, avail, source = worst
-        report["oversubscribed"] = bool(short)
+        # The worst node decides for everyone, so every rank takes the same branch.
+        ratio = on_node / avail if avail > 0 else math.inf
+        _, on_node, ranks, avail, source = comm.allreduce(
+            (ratio, on_node, ranks, avail, source), op=MPI.MAX)
+    short = on_node > avail
     if short and not allow:
-        ranks = f" ({node_ranks} ranks on the node)" if node_ranks > 1 else ""
+        shared = f" ({ranks} ranks on the node)" if ranks > 1 else ""
         raise InputError(
-            f"not enough memory: {what} needs an estimated {_format_bytes(node_need)}{ranks} "
+            f"not enough memory: {what} needs an estimated {_format_bytes(on_node)}{shared} "
             f"but only {_format_bytes(avail)} are available ({source}); "
             + (f"{hint}, " if hint else "")
             + f"or pass {OVERSUBSCRIBE_FLAG} to run anyway")
-    return report
+    return {"what": what, "bytes_on_node": on_node, "ranks_on_node": ranks,
+            "available_bytes": avail, "available_source": source, "oversubscribed": short}
 
 
 def on_root(comm, fn, *args, bcast_result: bool = True, **kwargs):
@@ -142,31 +136,27 @@ def on_root(comm, fn, *args, bcast_result: bool = True, **kwargs):
     means a serial run.
     """
     root = comm is None or comm.rank == 0
-    result, err = None, None
+    result, failure, bug = None, None, None
     if root:
         try:
             result = fn(*args, **kwargs)
         except CrustsolveError as exc:
-            err = ("crustsolve", type(exc), str(exc))
-            local = exc
+            failure = (_picklable(type(exc)), str(exc))
         except OSError as exc:
-            err = ("crustsolve", InputError, describe_os_error(exc))
-            local = None
+            failure = (InputError, describe_os_error(exc))
         except Exception as exc:  # noqa: BLE001 - shared so that no rank waits forever
-            err = ("bug", CrustsolveError,
-                   f"rank 0 failed with {type(exc).__name__}: {exc}")
-            local = exc
+            failure = (CrustsolveError, f"rank 0 failed with {type(exc).__name__}: {exc}")
+            bug = exc
     if comm is not None and comm.size > 1:
-        shared = comm.bcast((result if bcast_result and err is None else None,
-                             None if err is None else err[:1] + (_picklable(err[1]),) + err[2:]),
+        shared = comm.bcast((None if failure or not bcast_result else result, failure),
                             root=0)
         if not root:
-            result, err = shared
-    if err is not None:
-        kind, cls, msg = err
-        if root and local is not None and kind == "bug":
-            raise local
-        raise cls(msg) from None
+            result, failure = shared
+    if bug is not None:
+        raise bug
+    if failure is not None:
+        cls, message = failure
+        raise cls(message) from None
     return result
 
 

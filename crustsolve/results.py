@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -313,6 +314,9 @@ def _check_outputs(outputs, inputs, overwrite) -> None:
             raise InputError(f"{out.option} {path!r}: the directory "
                              f"{os.path.dirname(path) or directory!r} is not writable")
         if out.kind == "image":
+            if importlib.util.find_spec("matplotlib") is None:
+                raise InputError(f"{out.option} {path!r}: plots need matplotlib, which is not "
+                                 "installed (pip install matplotlib), or leave out the option")
             suffix = os.path.splitext(path)[1].lower()
             if suffix not in IMAGE_SUFFIXES:
                 raise InputError(f"{out.option} {path!r}: unknown image format "
@@ -323,6 +327,45 @@ def _check_outputs(outputs, inputs, overwrite) -> None:
             if problem:
                 raise InputError(f"{out.option} {path!r} {problem}; choose another file name, "
                                  f"or pass {OVERWRITE_FLAG} to replace it")
+
+
+def check_resume(comm, path, identity, *, attr: str = "run_config",
+                 option: str = "--resume") -> None:
+    """Refuse (collectively) to resume from ``path`` unless it is a crustsolve results file
+    whose stored identity (attribute ``attr``) equals ``identity``; the message names the
+    first difference. Rank 0 reads; every rank raises the same :class:`InputError`."""
+    def check():
+        name = str(path)
+        if not os.path.exists(name):
+            raise InputError(f"{option}: no results file {name!r} to resume from")
+        if os.path.isdir(name):
+            raise InputError(f"{option}: {name!r} is a directory, not a results file")
+        status, stored = read_identity(name, attr)
+        if status == "not-hdf5":
+            raise InputError(f"{option}: {name!r} is not an HDF5 results file")
+        if status != "ok":
+            raise InputError(f"{option}: {name!r} records no configuration to resume "
+                             "(not written by this command)")
+        diff = identity_difference(stored, identity)
+        if diff:
+            raise InputError(f"{option}: the configuration differs from the one that started "
+                             f"{name!r} ({diff}); resume with the same run file, flags and "
+                             "PETSc options, or start a new run")
+
+    on_root(comm, check, bcast_result=False)
+
+
+def start_results_file(comm, path, identity, *, attr: str = "run_config") -> None:
+    """Create ``path`` holding only ``identity`` (attribute ``attr``), replacing any old file
+    in one rename (collective; call :func:`prepare_outputs` first). Checkpoints are then
+    added to it as the run goes (:class:`Checkpoint`)."""
+    import h5py  # noqa: PLC0415
+
+    def fill(name):
+        with h5py.File(name, "w") as fh:
+            fh.attrs[attr] = identity_json(identity)
+
+    write_atomically(comm, path, fill, "results file")
 
 
 def _same_file(a: str, b: str) -> bool:

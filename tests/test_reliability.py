@@ -444,6 +444,27 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
     assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
 
 
+@pytest.mark.mpi
+def test_resume_check_and_fresh_results_file(comm, shared_tmp_path, watchdog):
+    """The pieces the main job starts and resumes its results file with."""
+    from crustsolve.errors import InputError
+    from crustsolve.results import check_resume, start_results_file
+
+    path = shared_tmp_path / "run.h5"
+    notes = shared_tmp_path / "notes.txt"
+    if comm.rank == 0:
+        notes.write_text("text")
+    comm.Barrier()
+    with pytest.raises(InputError, match="no results file"):
+        check_resume(comm, path, {"a": 1})
+    with pytest.raises(InputError, match="is not an HDF5 results file"):
+        check_resume(comm, notes, {"a": 1})
+    start_results_file(comm, path, {"a": 1, "grid": {"points": 12}})
+    check_resume(comm, path, {"a": 1, "grid": {"points": 12}})
+    with pytest.raises(InputError, match=r"grid\.points: 12 there, 14 now"):
+        check_resume(comm, path, {"a": 1, "grid": {"points": 14}})
+
+
 def test_identity_difference_names_the_first_key():
     from crustsolve.results import identity_difference
 

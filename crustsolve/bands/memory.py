@@ -168,7 +168,8 @@ _KMESH_BYTES_PER_POINT = {True: 5.2e3, False: 0.32e3}
 
 
 def kmesh_bytes(n: int, reduced: bool = True) -> float:
-    """Peak memory (bytes, every rank) of building an n×n×n mesh and its reduction."""
+    """Peak memory (bytes, every rank) of building an n×n×n mesh and its reduction
+    (``reduced``: by the 48 operations of O_h; otherwise identity and time reversal)."""
     n = int(check_range("k-mesh size n", n, lo=1))
     return float(n) ** 3 * _KMESH_BYTES_PER_POINT[bool(reduced)]
 

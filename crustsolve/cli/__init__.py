@@ -140,7 +140,9 @@ def _report_petsc_options(ctx, command: str, before) -> None:
     petsc = sys.modules.get("petsc4py.PETSc")
     if petsc is None:  # pragma: no cover - petsc() always imports it
         return
-    names = [n for n in petsc.Options().getAll() if before is None or n not in before]
+    # This command line's options, and what the command added (run-file [petsc] entries).
+    names = list(dict.fromkeys(
+        given + [n for n in petsc.Options().getAll() if before is None or n not in before]))
     unused = unused_options(names)
     if unused:
         ctx.log.warning("PETSc option(s) not read by any PETSc/SLEPc object of this run "

@@ -175,7 +175,7 @@ def run(args, ctx) -> int:
     else:
         symmetry, tr, why = _choose_symmetry(args, fields, log)
         nmesh = 1 if args.kmesh is None else args.kmesh
-        require_memory(comm, held + kmesh_bytes(nmesh, symmetry != "none" or tr),
+        require_memory(comm, held + kmesh_bytes(nmesh, symmetry != "none"),
                        f"--kmesh {nmesh} ({nmesh**3} k-points before reduction)",
                        allow=args.allow_oversubscribe_memory, hint="lower --kmesh")
         with for_option("--kmesh"):
