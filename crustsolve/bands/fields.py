@@ -233,21 +233,16 @@ class Fields:
         file renamed at the end; collective when ``comm`` is given, and a failure on rank 0
         is raised on every rank.
         """
-        rank = 0 if comm is None else comm.rank
-        err = None
-        if rank == 0:
-            try:
-                self._write(path)
-            except Exception as exc:  # noqa: BLE001 - reported on every rank below
-                err = f"cannot write field file {str(path)!r}: {exc}"
-        if comm is not None:
-            err = comm.bcast(err, root=0)
-        if err:
-            raise InputError(err)
+        from ..parallel import on_root  # noqa: PLC0415
+
+        on_root(comm, self._write, path, bcast_result=False)
 
     def _write(self, path) -> None:
         from ..results import atomic_write  # noqa: PLC0415
-        atomic_write(path, self._fill)
+        try:
+            atomic_write(path, self._fill)
+        except Exception as exc:  # noqa: BLE001 - h5py/OS errors are the user's to fix
+            raise InputError(f"cannot write field file {str(path)!r}: {exc}") from None
 
     def _fill(self, path) -> None:
         import h5py  # noqa: PLC0415
@@ -276,30 +271,31 @@ class Fields:
         With ``comm`` (collective), rank 0 reads and validates and broadcasts the arrays
         or the error, so every rank returns the same Fields or raises the same InputError.
         """
-        rank = 0 if comm is None else comm.rank
-        payload, err = None, None
-        if rank == 0:
-            try:
-                _check_readable(path)
-                payload = cls._read_payload(path)
-                mismatched = payload.pop("_mismatched")
-                cls(**payload)  # validate before broadcasting: a bad value is named first
-                if mismatched:
-                    raise InputError(
-                        f"field {', '.join(mismatched)} in {str(path)!r} does not match its "
-                        "stored SHA-256 checksum: the file is corrupted (write it again, e.g. "
-                        "with crustsolve layer)")
-            except InputError as exc:
-                err = str(exc)
-            except Exception as exc:  # noqa: BLE001 - h5py/OS errors become input errors
-                err = f"cannot read field file {str(path)!r}: {exc}"
-        if comm is not None:
-            err = comm.bcast(err, root=0)
-        if err:
-            raise InputError(err)
+        from ..parallel import on_root  # noqa: PLC0415
+
+        payload = on_root(comm, cls._read_validated, path, bcast_result=False)
         if comm is not None and comm.size > 1:
-            payload = _bcast_payload(comm, payload)
+            payload = _bcast_payload(comm, payload)  # arrays by buffer, not pickled
         return cls(**payload)
+
+    @classmethod
+    def _read_validated(cls, path) -> dict:
+        """Rank 0: the payload of a field file, validated (InputError otherwise)."""
+        try:
+            _check_readable(path)
+            payload = cls._read_payload(path)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py/OS errors become input errors
+            raise InputError(f"cannot read field file {str(path)!r}: {exc}") from None
+        mismatched = payload.pop("_mismatched")
+        cls(**payload)  # validate before broadcasting: a bad value is named first
+        if mismatched:
+            raise InputError(
+                f"field {', '.join(mismatched)} in {str(path)!r} does not match its stored "
+                "SHA-256 checksum: the file is corrupted (write it again, e.g. with "
+                "crustsolve layer)")
+        return payload
 
     @staticmethod
     def _read_payload(path) -> dict:

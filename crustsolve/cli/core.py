@@ -90,8 +90,9 @@ def register(subparsers):
 
 
 def _densities(args, comm=None):
-    """The densities of the run (fm⁻³), checked against the functional's validity range
-    and, for a range, against the memory the NUM points need (before creating them)."""
+    """(densities in fm⁻³, the functional's validity range): the densities checked against
+    that range and, for a range, against the memory the NUM points need (before creating
+    them)."""
     from ..core import validity_range  # noqa: PLC0415
     from ..errors import check_range  # noqa: PLC0415
     from ..functional import get_functional  # noqa: PLC0415
@@ -101,14 +102,14 @@ def _densities(args, comm=None):
         valid = validity_range(get_functional(args.functional))
     if args.density is not None:
         check_range("--density", args.density, 0.0, None, lo_open=True, unit="fm^-3")
-        return [valid.check("--density", args.density)]
+        return [valid.check("--density", args.density)], valid
     start, stop, num = linear_range("--density-range", *args.density_range, lo=0.0,
                                     lo_open=True, unit="fm^-3")
     valid.check("--density-range START", start)
     valid.check("--density-range STOP", stop)
     require_memory(comm, num * _BYTES_PER_POINT, f"--density-range NUM = {num} densities",
                    allow=args.allow_oversubscribe_memory, hint="lower NUM")
-    return range_values(start, stop, num)
+    return range_values(start, stop, num), valid
 
 
 def resolved_config(args, densities=None) -> dict:
@@ -121,7 +122,7 @@ def resolved_config(args, densities=None) -> dict:
         "command": "core", "functional": f.name, "functional_reference": f.reference,
         "functional_doi": f.doi, "functional_mass_convention": f.mass_convention,
         "hbar2_2m_n": f.hbar2_2m_n, "hbar2_2m_p": f.hbar2_2m_p,
-        "densities": _densities(args) if densities is None else list(densities),
+        "densities": _densities(args)[0] if densities is None else list(densities),
         "composition": "fixed proton fraction" if args.proton_fraction is not None
         else ("beta equilibrium, npe" if args.no_muons else "beta equilibrium, npemu"),
         "proton_fraction": args.proton_fraction, "temperature": args.temperature,
@@ -195,11 +196,11 @@ def _check_options(args) -> None:
 
 
 def run(args, ctx) -> int:
-    from ..core import RECORD_UNITS, core_entrainment, validity_range  # noqa: PLC0415
+    from ..core import RECORD_UNITS, core_entrainment  # noqa: PLC0415
     from ..results import Output, prepare_outputs, write_atomically, write_results  # noqa: PLC0415
 
     _check_options(args)
-    densities = _densities(args, ctx.comm)  # validates the functional name and densities
+    densities, valid = _densities(args, ctx.comm)  # validates the functional and densities
     config = resolved_config(args, densities)
     prepare_outputs(ctx.comm, [Output("--csv", args.csv, "table"),
                                Output("--h5", args.h5, "results", config),
@@ -216,7 +217,6 @@ def run(args, ctx) -> int:
     ctx.log.info(f"crustsolve core: {config['functional']} ({config['functional_reference']}), "
                  f"{config['composition']}, masses: {config['masses']}, "
                  f"T = {args.temperature:g} MeV")
-    valid = validity_range(config["functional"])
     below = [n for n in densities if n < valid.n_transition]
     if below and args.proton_fraction is None:
         ctx.log.warning(f"{len(below)} density(ies) below the crust-core transition "
