@@ -102,6 +102,8 @@ HOSTILE = [
              "-bogus_option_xyz"], 0, "-bogus_option_xyz", {}),
     ("B37", ["bands", "cos8.h5", "--order", "4", "--nev", "4", "--out", "o.h5", "--solver",
              "lapack", "-crust_eps_tol", "1e-9"], 0, "-crust_eps_tol", {}),
+    ("B47", ["bands", "cos8.h5", "--order", "4", "--nev", "4", "--out", "o.h5", "--solver",
+             "chebyshev", "-eps_type", "lapack"], 0, "-eps_type", {}),
     # ---- layer
     ("L01", ["layer", "--density", "0.03", "--z-scan", "abc"], 2, "--z-scan: 'abc'", {}),
     ("L02", ["layer", "--density", "0.03", "--z-scan", ","], 2, "--z-scan ','", {}),
@@ -145,6 +147,8 @@ HOSTILE = [
      "same file as the input --table", {"keep": ["notes.txt"]}),
     ("L29", ["layer", "--density", "0.03", "--points", "12", "--out", "x.h5", "--plot", "x.h5"],
      2, "name the same file", {}),
+    ("L30", ["layer", "--density", "0.03", "--points", "512", "--out", "x.h5"], 2,
+     "not enough memory: the fields on a 512³ grid", {"patch_memory": 4e9, "absent": ["x.h5"]}),
     # ---- scan (all refused before the first layer is computed)
     ("S01", ["scan", "nonutf8.toml"], 2, "is not UTF-8 text", {}),
     ("S02", ["scan", "bad.toml"], 2, "not valid TOML", {}),
