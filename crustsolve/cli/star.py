@@ -174,7 +174,7 @@ def run(args, ctx) -> int:
                                Output("--h5", args.h5, "results", None),
                                Output("--plot", args.plot, "image")],
                     overwrite=args.overwrite)
-    with for_option("--transition-density", match="transition_density ="):
+    with for_option("--transition-density", match="transition_density"):
         eos = unified_eos(args.functional, **options)
     mmax = maximum_mass(eos=eos)
     # Name the command-line option in the error, with the range this EoS allows.
