@@ -259,7 +259,7 @@ class Output:
 
     ``option`` names it in messages (``"--out"``); ``kind`` is ``"results"`` (HDF5 with a
     stored identity), ``"fields"`` (a field file), ``"table"`` (CSV written by crustsolve)
-    or ``"image"`` (a plot); ``identity`` is compared with the one stored in an existing
+    or ``"image"`` (a plot; ``table_magic``: how such a table starts); ``identity`` is compared with the one stored in an existing
     file (attribute ``identity_attr`` at the root or in its ``provenance`` group). With
     ``identity`` None an existing crustsolve file passes (the caller checks again once the
     identity is known); any other existing file is still refused.
@@ -270,6 +270,8 @@ class Output:
     kind: str = "results"
     identity: Optional[dict] = None
     identity_attr: str = "identity"
+    #: First bytes that mark a table as crustsolve's (an existing one may be replaced).
+    table_magic: bytes = _TABLE_MAGIC
 
 
 def prepare_outputs(comm, outputs, *, inputs: Optional[dict] = None,
@@ -415,8 +417,9 @@ def _existing_problem(out: Output, path: str) -> Optional[str]:
         return None if head.startswith(_IMAGE_MAGIC) else "exists and is not an image"
     if out.kind == "table":
         with open(path, "rb") as fh:
-            head = fh.read(len(_TABLE_MAGIC))
-        return None if head == _TABLE_MAGIC else "exists and is not a table written by crustsolve"
+            head = fh.read(len(out.table_magic))
+        return (None if head == out.table_magic
+                else "exists and is not a table written by crustsolve")
     status, stored = read_identity(path, out.identity_attr)
     if out.identity is None and status in ("ok", "missing"):
         return None  # identity not known yet: the caller checks again with it

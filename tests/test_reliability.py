@@ -693,10 +693,12 @@ def test_scan_skips_a_complete_layer_of_the_same_configuration(case_dir, comm, m
     monkeypatch.setattr(mainjob, "run_main_job", must_not_run)
     assert main(["scan", "s.toml"]) == 0
     if comm.rank == 0:
-        rows = [ln for ln in open("ok_scan.csv", encoding="utf-8") if not ln.startswith("#")]
+        rows = open("ok_scan.csv", encoding="utf-8").read().splitlines()
         assert rows[0].strip().split(",")[:3] == ["nbar", "Z", "A"]
         assert float(rows[1].split(",")[3]) == pytest.approx(0.25)
         assert os.path.getsize("ok_scan.png") > 1000
+    # Again: the table of the first scan is crustsolve's and may be replaced.
+    assert main(["scan", "s.toml"]) == 0
     # With a command-line PETSc option the configuration differs: refused, not reused.
     assert main(["scan", "s.toml", "-crust_eps_tol", "1e-9"]) == 2
 

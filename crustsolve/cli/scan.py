@@ -19,6 +19,9 @@ import os
 from ..errors import ConfigError, InputError
 from . import add_overwrite_argument
 
+#: How the scan table starts (its first columns); identifies it as crustsolve's.
+TABLE_HEADER = "nbar,Z,A,"
+
 
 def register(subparsers):
     p = subparsers.add_parser("scan", help="the main job over a list of densities (resumable)")
@@ -143,7 +146,8 @@ def run(args, ctx) -> int:
         comm, [Output(f"the layer file of n̄ = {cfg.layer.density!r}", cfg.output, "results",
                       ident, identity_attr="run_config")
                for cfg, ident in zip(configs, identities)]
-        + [Output("the scan table", csv, "table"), Output("the scan plot", png, "image")],
+        + [Output("the scan table", csv, "table", table_magic=TABLE_HEADER.encode()),
+           Output("the scan plot", png, "image")],
         inputs={"RUN.toml": args.config, "[layer] table": base.layer.table or None},
         overwrite=args.overwrite)
     rows = []
@@ -153,7 +157,7 @@ def run(args, ctx) -> int:
                      f"→ {out}")
         state = on_root(comm, _layer_state, out, ident)
         if state == "done":
-            ctx.log.info("  already complete (same configuration), skipped")
+            ctx.log.info("  already complete, skipped (same configuration)")
         else:
             run_main_job(cfg, comm, ctx.log, resume=state == "resume")
         rows.append(on_root(comm, _read_summary, out))
@@ -165,11 +169,8 @@ def run(args, ctx) -> int:
 
 
 def _write_table(rows, path) -> None:
-    from .. import __version__  # noqa: PLC0415
-
     keys = list(rows[0])
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(f"# crustsolve {__version__} scan: one row per layer\n")
         fh.write(",".join(keys) + "\n")
         for r in rows:
             fh.write(",".join(f"{r.get(k, math.nan):.8g}" for k in keys) + "\n")
