@@ -11,8 +11,9 @@ A run-file schema is a tree of frozen dataclasses whose fields carry type hints
 * range checks live in each dataclass's ``__post_init__`` (raise ``InputError``);
   they are re-raised as :class:`~crustsolve.errors.ConfigError` with the key path.
 
-In parallel, :func:`load_toml` reads the file on rank 0 and broadcasts the text,
-so every rank parses the same bytes and raises (or not) identically.
+In parallel, :func:`read_toml` / :func:`load_toml` read the file on rank 0 and broadcast
+the text, so every rank parses the same bytes and raises (or not) identically; a file that
+is not UTF-8 is a :class:`ConfigError` naming the line.
 """
 from __future__ import annotations
 
@@ -141,20 +142,32 @@ def parse_toml_text(text: str, source: str = "<string>") -> dict:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
 
 
+def _read_text(path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read run file {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"run file {str(path)!r} is not UTF-8 text (TOML requires UTF-8): "
+                          f"byte 0x{raw[exc.start]:02x} on line {line}") from None
+
+
+def read_toml(path, comm=None) -> dict:
+    """Parse a TOML run file into a dict (collective: rank 0 reads, every rank parses the
+    same text, so every rank returns or raises the same :class:`ConfigError`)."""
+    from .parallel import on_root  # noqa: PLC0415
+
+    text = on_root(comm, _read_text, path)
+    return parse_toml_text(text, str(path))
+
+
 def load_toml(path, cls, comm=None):
     """Read a TOML run file into ``cls``; rank 0 reads, all ranks parse the same text."""
-    text, err = None, None
-    if comm is None or comm.rank == 0:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            err = f"cannot read run file {str(path)!r}: {exc.strerror}"
-    if comm is not None:
-        text, err = comm.bcast((text, err), root=0)
-    if err:
-        raise ConfigError(err)
-    return from_dict(cls, parse_toml_text(text, str(path)))
+    return from_dict(cls, read_toml(path, comm))
 
 
 def merge(base: dict, override: dict) -> dict:

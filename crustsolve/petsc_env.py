@@ -8,13 +8,19 @@ module is the only place that imports petsc4py/slepc4py for the first time:
   plain shell;
 * it passes command-line PETSc/SLEPc options (``-eps_*``, ``-st_*``, ``-bv_*``,
   ``-log_view`` …) to ``petsc4py.init``/``slepc4py.init``;
-* it refuses a real-scalar build with a message that says how to fix it.
+* it refuses a real-scalar build with a message that says how to fix it;
+* it checks the values of the options crustsolve knows (:func:`check_options`: numbers in
+  range, solver types that exist, no option that changes which eigenvalues are computed)
+  and tells which options no PETSc object read (:func:`unused_options`).
 """
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import sys
+
+from .errors import InputError, check_range
 
 #: Where packaged complex builds live (Debian/Ubuntu layout first).
 _COMPLEX_PETSC_GLOBS = (
@@ -89,6 +95,7 @@ def init_petsc(argv=None):
 
         require_complex(PETSc.ScalarType)
         if argv:
+            check_argv(argv, modules=(PETSc, SLEPc))
             _insert_options(PETSc.Options(), argv)
         return PETSc, SLEPc
     select_complex_build()
@@ -101,12 +108,16 @@ def init_petsc(argv=None):
             f"(import failed: {exc}). On Debian 12 run scripts/setup.sh; elsewhere set "
             "PETSC_DIR/PETSC_ARCH and SLEPC_DIR to a complex build (see README)."
         ) from exc
-    args = [sys.argv[0] if sys.argv else "crustsolve"] + list(argv or [])
+    # PETSc takes the first word as the program name; "-c" (python -c) would become an option.
+    prog = sys.argv[0] if sys.argv and not sys.argv[0].startswith("-") else "crustsolve"
+    args = [prog] + list(argv or [])
     petsc4py.init(args)
     slepc4py.init(args)
     from petsc4py import PETSc  # noqa: PLC0415
     from slepc4py import SLEPc  # noqa: PLC0415
     require_complex(PETSc.ScalarType)
+    if argv:
+        check_argv(argv, modules=(PETSc, SLEPc))
     return PETSc, SLEPc
 
 
@@ -122,9 +133,11 @@ def require_complex(scalar_type) -> None:
             "build (Debian: /usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-complex).")
 
 
-def _insert_options(opts, argv):
-    """Insert ``-key value`` / ``-flag`` pairs into a PETSc options database."""
+def parse_options(argv) -> dict:
+    """``["-key", "value", "-flag"]`` → ``{"key": "value", "flag": None}`` (order kept)."""
+    out = {}
     i = 0
+    argv = list(argv or [])
     while i < len(argv):
         key = argv[i]
         if not key.startswith("-"):
@@ -132,11 +145,18 @@ def _insert_options(opts, argv):
             continue
         name = key.lstrip("-")
         if i + 1 < len(argv) and not _is_option(argv[i + 1]):
-            opts.setValue(name, argv[i + 1])
+            out[name] = argv[i + 1]
             i += 2
         else:
-            opts.setValue(name, "")
+            out[name] = None
             i += 1
+    return out
+
+
+def _insert_options(opts, argv):
+    """Insert ``-key value`` / ``-flag`` pairs into a PETSc options database."""
+    for name, value in parse_options(argv).items():
+        opts.setValue(name, "" if value is None else value)
 
 
 def _is_option(token: str) -> bool:
@@ -177,8 +197,10 @@ def set_default_options(mapping: dict, prefix: str = "") -> list:
     ``mapping`` = {"eps_tol": "1e-10", "st_type": "filter"}; ``prefix`` e.g. ``"crust_"``.
     Returns the option names actually inserted.
     """
-    PETSc, _ = init_petsc()
-    opts = PETSc.Options()
+    modules = init_petsc()
+    check_options({f"{prefix}{str(k).lstrip('-')}": (None if v is None else str(v))
+                   for k, v in mapping.items()}, label="[petsc] ", modules=modules)
+    opts = modules[0].Options()
     inserted = []
     for key, value in mapping.items():
         name = f"{prefix}{str(key).lstrip('-')}"
@@ -187,3 +209,153 @@ def set_default_options(mapping: dict, prefix: str = "") -> list:
         opts.setValue(name, "" if value is None else str(value))
         inserted.append(name)
     return inserted
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking option values, and which options were read
+# ---------------------------------------------------------------------------------------------
+
+#: Residual tolerance accepted for the eigensolvers (same range as ``[bands] tol`` and
+#: ``crustsolve bands --tol``): looser tolerances give energies off by far more than the
+#: printed digits, and Krylov–Schur then misses degenerate copies.
+EPS_TOL_RANGE = (0.0, 1e-3)
+
+#: Options that would change *which* eigenvalues are computed: crustsolve needs the lowest.
+_WHICH_OPTIONS = ("eps_largest_real", "eps_largest_magnitude", "eps_largest_imaginary",
+                  "eps_smallest_magnitude", "eps_smallest_imaginary", "eps_target_magnitude",
+                  "eps_target_real", "eps_target_imaginary", "eps_all", "eps_non_hermitian",
+                  "eps_gen_hermitian", "eps_gen_non_hermitian", "eps_pos_gen_non_hermitian",
+                  "eps_gen_indefinite")
+
+#: Known options by name after any prefix: (kind, arguments). Others are passed through.
+_RULES = {
+    "eps_tol": ("real", EPS_TOL_RANGE[0], EPS_TOL_RANGE[1], True),
+    "eps_max_it": ("int", 1),
+    "eps_nev": ("int", 1),
+    "eps_ncv": ("int", 1),
+    "eps_mpd": ("int", 1),
+    "ksp_rtol": ("real", 0.0, 1.0, True),
+    "ksp_atol": ("real", 0.0, None, False),
+    "ksp_max_it": ("int", 1),
+    "st_shift": ("real", None, None, False),
+    "eps_type": ("type", "SLEPc", "EPS"),
+    "st_type": ("type", "SLEPc", "ST"),
+    "bv_type": ("type", "SLEPc", "BV"),
+    "ksp_type": ("type", "PETSc", "KSP"),
+    "pc_type": ("type", "PETSc", "PC"),
+}
+
+#: Options PETSc reads at start-up or at exit, never through an object.
+_GLOBAL_OPTIONS = ("log_view", "log_summary", "log_view_memory", "options_left", "options_view",
+                   "malloc_debug", "malloc_dump", "malloc_view", "memory_view", "objects_dump",
+                   "history", "info", "help", "version", "on_error_abort", "no_signal_handler",
+                   "fp_trap", "check_pointer_intensity", "log_trace", "use_gpu_aware_mpi")
+
+
+def _rule_for(name: str):
+    for key in (*_RULES, *_WHICH_OPTIONS):
+        if name == key or name.endswith("_" + key):
+            return key
+    return None
+
+
+def _type_exists(modules, lib: str, cls: str, value: str) -> bool:
+    """Whether ``value`` is a type of PETSc/SLEPc class ``cls`` built into this library."""
+    PETSc, SLEPc = modules
+    klass = getattr(SLEPc if lib == "SLEPc" else PETSc, cls)
+    obj = klass().create(comm=PETSc.COMM_SELF)
+    try:
+        obj.setType(value)
+        return True
+    except PETSc.Error:
+        return False
+    finally:
+        obj.destroy()
+
+
+def check_options(options: dict, label: str = "PETSc option -", modules=None) -> None:
+    """Refuse known options with bad values (:class:`InputError` naming option and range).
+
+    ``options`` maps names without the dash (``"crust_eps_tol"``) to string values (None
+    for a flag); ``label`` prefixes the name in messages (``"[petsc] "`` for run files).
+    Checked: ``*eps_tol`` in (0, 1e-3], iteration counts and dimensions ≥ 1, KSP
+    tolerances, solver types (``*eps_type``, ``*st_type``, ``*bv_type``, ``*ksp_type``,
+    ``*pc_type``) that exist in this build, and options that would make SLEPc compute other
+    than the lowest eigenvalues. Deterministic: every rank raises the same error.
+    """
+    for name, value in options.items():
+        key = _rule_for(str(name))
+        if key is None:
+            continue
+        shown = f"{label}{name}"
+        if key in _WHICH_OPTIONS:
+            raise InputError(f"{shown} is not allowed: crustsolve computes the lowest bands "
+                             "(the eigenvalue selection is not an option)")
+        kind, *rule = _RULES[key]
+        if value is None or str(value).strip() == "":
+            raise InputError(f"{shown} needs a value")
+        text = str(value).strip()
+        if kind == "real":
+            lo, hi, lo_open = rule
+            try:
+                x = float(text)
+            except ValueError:
+                raise InputError(f"{shown} = {text!r} is not a number") from None
+            check_range(shown, x, lo, hi, lo_open=lo_open)
+        elif kind == "int":
+            try:
+                x = int(text)
+            except ValueError:
+                raise InputError(f"{shown} = {text!r} is not an integer") from None
+            check_range(shown, x, rule[0], None)
+        else:
+            lib, cls = rule
+            mods = modules if modules is not None else init_petsc()
+            if not _type_exists(mods, lib, cls, text):
+                raise InputError(f"{shown} = {text!r}: this {lib} build has no {cls} "
+                                 "type of that name")
+
+
+def check_argv(argv, modules=None) -> None:
+    """:func:`check_options` on a command line's PETSc words."""
+    check_options(parse_options(argv), modules=modules)
+
+
+def _petsc_library():
+    """The loaded libpetsc as a ctypes library (None if it cannot be found)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            paths = {line.split()[-1] for line in fh if "libpetsc" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        if os.path.basename(path).startswith("libpetsc"):
+            try:
+                return ctypes.CDLL(path)
+            except OSError:
+                continue
+    return None
+
+
+def unused_options(names):
+    """Those of ``names`` (options in the database, no dash) that no PETSc object read.
+
+    Uses PETSc's own bookkeeping (``PetscOptionsUsed``, the basis of ``-options_left``).
+    Options PETSc reads only at start-up or exit (``-log_view`` …) are never reported.
+    Returns None when the PETSc library cannot be queried.
+    """
+    lib = _petsc_library()
+    if lib is None or not hasattr(lib, "PetscOptionsUsed"):
+        return None
+    fn = lib.PetscOptionsUsed
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+    fn.restype = ctypes.c_int
+    out = []
+    for name in names:
+        if str(name) in _GLOBAL_OPTIONS:
+            continue
+        flag = ctypes.c_int(0)
+        if fn(None, str(name).encode(), ctypes.byref(flag)) == 0 and not flag.value:
+            out.append(str(name))
+    return out
+

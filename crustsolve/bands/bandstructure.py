@@ -29,7 +29,7 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from ..errors import ConvergenceError, CrustsolveError, InputError, check_choice
+from ..errors import ConvergenceError, CrustsolveError, InputError, check_choice, check_range
 from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, WarmStartChain, make_eigensolver
 from .kmesh import little_group_order
 
@@ -55,7 +55,11 @@ class SolverSettings:
     warm_start: bool = True
 
     def __post_init__(self):
+        from ..petsc_env import EPS_TOL_RANGE  # noqa: PLC0415
+
         check_choice("multiplicity_check", self.multiplicity_check, ("auto", "always", "never"))
+        # The same range as -eps_tol: looser residuals give wrong energies with exit 0.
+        check_range("tol", self.tol, EPS_TOL_RANGE[0], EPS_TOL_RANGE[1], lo_open=True)
 
     def make(self, want_vectors: bool = False, verify_multiplicity: bool = True):
         """The eigensolver object (validates the settings; raises InputError)."""

@@ -20,12 +20,18 @@ name         shape               unit      meaning
                                            optional, not used in h.
 ===========  ==================  ========  =====================================================
 
-The file format is documented in ``docs/field-file-schema.md``.
+Values must lie in :data:`VALUE_LIMITS` (nuclear mean fields are tens of MeV; the limits
+leave room for test potentials and keep every matrix element far from overflow). The file
+format is documented in ``docs/field-file-schema.md``; every field dataset carries a SHA-256
+checksum of its values, verified on reading (files written before checksums existed are
+read with :attr:`Fields.checksum_status` saying so).
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
+import os
 from typing import Mapping, Optional
 
 import numpy as np
@@ -37,6 +43,18 @@ from ..errors import InputError, check_choice, check_range
 FILE_FORMAT = "crustsolve-fields"
 FILE_VERSION = 1
 UNITS = {"U": "MeV", "B": "MeV fm^2", "I": "MeV fm", "Delta": "MeV"}
+#: Largest |value| accepted per field (units of :data:`UNITS`), and the largest cell side.
+VALUE_LIMITS = {"U": 1e4, "B": 1e4, "I": 1e4, "Delta": 1e3}
+MAX_CELL_SIDE = 1e4  # fm
+#: Dataset attribute holding the checksum (hex SHA-256 of the little-endian values).
+CHECKSUM_ATTR = "sha256"
+
+
+def field_checksum(arr) -> str:
+    """Hex SHA-256 of a field's values as little-endian float64 (complex128 if complex)."""
+    a = np.asarray(arr)
+    dtype = "<c16" if a.dtype.kind == "c" else "<f8"
+    return hashlib.sha256(np.ascontiguousarray(a, dtype=dtype).tobytes()).hexdigest()
 
 
 def _first_bad(mask: np.ndarray) -> str:
@@ -62,6 +80,12 @@ def _as_field(name: str, value, shape, *, allow_complex=False) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         raise InputError(f"field {name} contains NaN or infinite values at {_first_bad(bad)}")
+    limit = VALUE_LIMITS[name]
+    big = np.abs(arr) > limit
+    if big.any():
+        raise InputError(f"field {name} has |values| up to {np.abs(arr).max():.3g} "
+                         f"{UNITS[name]} at {_first_bad(big)}; the allowed range is "
+                         f"[-{limit:g}, {limit:g}] {UNITS[name]}")
     arr.flags.writeable = False
     return arr
 
@@ -82,10 +106,13 @@ class Fields:
     I: Optional[np.ndarray] = None  # noqa: E741 - the physics name of the field
     Delta: Optional[np.ndarray] = None
     provenance: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: How the values were checked when read from a file ("" when built in memory).
+    checksum_status: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "a", check_range("cell side a", self.a, lo=0.0, lo_open=True, unit="fm"))
+        set_(self, "a", check_range("cell side a", self.a, lo=0.0, hi=MAX_CELL_SIDE,
+                                    lo_open=True, unit="fm"))
         shape = np.shape(self.U)
         if len(shape) != 3:
             raise InputError(f"field U must be a 3D array (n, n, n), got shape {shape}")
@@ -202,22 +229,22 @@ class Fields:
     def write(self, path, comm=None) -> None:
         """Write the fields to an HDF5 file (schema: docs/field-file-schema.md).
 
-        Only rank 0 of ``comm`` writes (default: the calling process writes); collective
-        when ``comm`` is given, and a failure on rank 0 is raised on every rank.
+        Only rank 0 of ``comm`` writes (default: the calling process writes), to a temporary
+        file renamed at the end; collective when ``comm`` is given, and a failure on rank 0
+        is raised on every rank.
         """
-        rank = 0 if comm is None else comm.rank
-        err = None
-        if rank == 0:
-            try:
-                self._write(path)
-            except Exception as exc:  # noqa: BLE001 - reported on every rank below
-                err = f"cannot write field file {str(path)!r}: {exc}"
-        if comm is not None:
-            err = comm.bcast(err, root=0)
-        if err:
-            raise InputError(err)
+        from ..parallel import on_root  # noqa: PLC0415
+
+        on_root(comm, self._write, path, bcast_result=False)
 
     def _write(self, path) -> None:
+        from ..results import atomic_write  # noqa: PLC0415
+        try:
+            atomic_write(path, self._fill)
+        except Exception as exc:  # noqa: BLE001 - h5py/OS errors are the user's to fix
+            raise InputError(f"cannot write field file {str(path)!r}: {exc}") from None
+
+    def _fill(self, path) -> None:
         import h5py  # noqa: PLC0415
         from .. import __version__  # noqa: PLC0415
         with h5py.File(path, "w") as f:
@@ -232,6 +259,7 @@ class Fields:
                 if arr is not None:
                     ds = f.create_dataset(name, data=arr)
                     ds.attrs["units"] = UNITS[name]
+                    ds.attrs[CHECKSUM_ATTR] = field_checksum(arr)
             prov = f.create_group("provenance")
             for key, val in self.provenance.items():
                 prov.attrs[key] = val
@@ -243,23 +271,31 @@ class Fields:
         With ``comm`` (collective), rank 0 reads and validates and broadcasts the arrays
         or the error, so every rank returns the same Fields or raises the same InputError.
         """
-        rank = 0 if comm is None else comm.rank
-        payload, err = None, None
-        if rank == 0:
-            try:
-                payload = cls._read_payload(path)
-                cls(**payload)  # validate before broadcasting
-            except InputError as exc:
-                err = str(exc)
-            except Exception as exc:  # noqa: BLE001 - h5py/OS errors become input errors
-                err = f"cannot read field file {str(path)!r}: {exc}"
-        if comm is not None:
-            err = comm.bcast(err, root=0)
-        if err:
-            raise InputError(err)
+        from ..parallel import on_root  # noqa: PLC0415
+
+        payload = on_root(comm, cls._read_validated, path, bcast_result=False)
         if comm is not None and comm.size > 1:
-            payload = _bcast_payload(comm, payload)
+            payload = _bcast_payload(comm, payload)  # arrays by buffer, not pickled
         return cls(**payload)
+
+    @classmethod
+    def _read_validated(cls, path) -> dict:
+        """Rank 0: the payload of a field file, validated (InputError otherwise)."""
+        try:
+            _check_readable(path)
+            payload = cls._read_payload(path)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py/OS errors become input errors
+            raise InputError(f"cannot read field file {str(path)!r}: {exc}") from None
+        mismatched = payload.pop("_mismatched")
+        cls(**payload)  # validate before broadcasting: a bad value is named first
+        if mismatched:
+            raise InputError(
+                f"field {', '.join(mismatched)} in {str(path)!r} does not match its stored "
+                "SHA-256 checksum: the file is corrupted (write it again, e.g. with "
+                "crustsolve layer)")
+        return payload
 
     @staticmethod
     def _read_payload(path) -> dict:
@@ -281,6 +317,7 @@ class Fields:
             for name in ("U", "B"):
                 if name not in f:
                     raise InputError(f"field file {str(path)!r} lacks the dataset {name}")
+            checked, unchecked, mismatched = [], [], []
             for name in ("U", "B", "I", "Delta"):
                 if name in f:
                     ds = f[name]
@@ -291,6 +328,18 @@ class Fields:
                         raise InputError(f"field {name} in {str(path)!r} has units {units!r}, "
                                          f"expected {UNITS[name]!r}")
                     payload[name] = ds[()]
+                    stored = ds.attrs.get(CHECKSUM_ATTR)
+                    if stored is None:
+                        unchecked.append(name)
+                        continue
+                    stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+                    (checked if stored == field_checksum(payload[name]) else mismatched
+                     ).append(name)
+            payload["_mismatched"] = mismatched
+            payload["checksum_status"] = (
+                f"sha256 verified ({', '.join(checked)})" if not unchecked else
+                f"no checksum for {', '.join(unchecked)}: written before crustsolve stored "
+                "checksums; integrity not verified")
             n_attr = f.attrs.get("grid_points")
             if n_attr is not None and np.shape(payload["U"])[:1] != (int(n_attr),):
                 raise InputError(f"field file {str(path)!r}: grid_points = {int(n_attr)} does "
@@ -301,6 +350,21 @@ class Fields:
                     prov[key] = val.decode() if isinstance(val, bytes) else str(val)
             payload["provenance"] = prov
         return payload
+
+
+def _check_readable(path) -> None:
+    """Plain-language errors for the usual reasons a field file cannot be opened."""
+    import h5py  # noqa: PLC0415
+
+    name = str(path)
+    if not os.path.exists(name):
+        raise InputError(f"cannot read field file {name!r}: no such file")
+    if os.path.isdir(name):
+        raise InputError(f"cannot read field file {name!r}: it is a directory")
+    if not os.access(name, os.R_OK):
+        raise InputError(f"cannot read field file {name!r}: permission denied")
+    if not h5py.is_hdf5(name):
+        raise InputError(f"cannot read field file {name!r}: not an HDF5 file")
 
 
 def _bcast_payload(comm, payload):

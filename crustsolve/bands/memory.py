@@ -21,7 +21,10 @@ The estimate counts what dominates (``shared/numerics/solvers-parallel-conventio
 
 ``distributed_bytes`` is divided among the ranks of a k-group, ``replicated_bytes`` is held by
 every rank, ``root_bytes`` only by rank 0 of the group. Per-rank figures are upper bounds of
-the rank with most (rank 0). Python/PETSc/MPI start-up (~100–200 MB per rank) is not counted.
+the rank with most (rank 0). Python/PETSc/MPI start-up (~100–200 MB per rank) is not counted
+there (:func:`crustsolve.parallel.require_memory` adds it); :func:`band_run_bytes_per_rank`
+adds the replicated fields and the band energies, and :func:`kmesh_bytes` the k-mesh, for the
+check made before a ``crustsolve bands`` run allocates anything.
 """
 from __future__ import annotations
 
@@ -157,3 +160,30 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
 def format_bytes(b: float) -> str:
     """Human-readable size (MB/GB)."""
     return f"{b / 1e9:.2f} GB" if b >= 1e9 else f"{b / 1e6:.1f} MB"
+
+
+#: Peak bytes per point of the full n³ Monkhorst–Pack mesh while it is reduced (measured:
+#: 5.04 kB with the 48 operations of O_h, 0.30 kB without, at n = 16–48; with margin).
+_KMESH_BYTES_PER_POINT = {True: 5.2e3, False: 0.32e3}
+
+
+def kmesh_bytes(n: int, reduced: bool = True) -> float:
+    """Peak memory (bytes, every rank) of building an n×n×n mesh and its reduction
+    (``reduced``: by the 48 operations of O_h; otherwise identity and time reversal)."""
+    n = int(check_range("k-mesh size n", n, lo=1))
+    return float(n) ** 3 * _KMESH_BYTES_PER_POINT[bool(reduced)]
+
+
+def fields_bytes(n: int, has_current: bool = False, has_gap: bool = False) -> float:
+    """Replicated mean fields on every rank (U, B, [I], [Δ]); twice while being read."""
+    per_point = 8.0 * (2 + (3 if has_current else 0) + (2 if has_gap else 0))
+    return 2.0 * per_point * float(n) ** 3
+
+
+def band_run_bytes_per_rank(est: MemoryEstimate, ranks_per_group: int, nk: int,
+                            fields: float = 0.0) -> float:
+    """What the busiest rank of a ``crustsolve bands`` run holds: one k-point solve
+    (``est``), the replicated fields and energies/residuals of all nk k-points (plus the
+    gathered per-round reports)."""
+    band_data = 64.0 * max(1, int(nk)) * est.nev
+    return est.per_rank_bytes(ranks_per_group) + fields + band_data

@@ -1,7 +1,11 @@
 """``crustsolve`` command line: composes the physics stages; the only place that prints.
 
 Every subcommand lives in ``crustsolve/cli/<name>.py`` with ``register(subparsers)``
-and ``run(args, ctx) -> int``. PETSc/SLEPc options (single-dash words such as
+and ``run(args, ctx) -> int``. A command validates all its inputs and outputs before
+computing (``crustsolve.results.prepare_outputs``), does rank-0-only work through
+``crustsolve.parallel.on_root`` (an error there is raised on every rank), and raises
+:class:`~crustsolve.errors.CrustsolveError` for anything the user can fix: :func:`main`
+prints it as one line from rank 0 and exits 2. PETSc/SLEPc options (single-dash words such as
 ``-eps_tol 1e-10``, ``-st_type filter``, ``-log_view``) are separated from
 crustsolve's own ``--options`` and handed to ``petsc4py.init``/``slepc4py.init``.
 """
@@ -9,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .. import __version__
-from ..errors import CrustsolveError
+from ..errors import CrustsolveError, InputError, check_range
 
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS = ("info", "run", "scan", "core", "layer", "bands", "star")
@@ -54,25 +61,93 @@ class RunContext:
     comm: object
     log: object
     petsc_args: list = field(default_factory=list)
+    #: Set when the command initialised (or reused) PETSc through :meth:`petsc`.
+    petsc_used: bool = False
 
     def petsc(self):
-        """Initialise complex PETSc/SLEPc with the command line's options → (PETSc, SLEPc)."""
+        """Initialise complex PETSc/SLEPc with the command line's options → (PETSc, SLEPc).
+
+        Known options are range-checked first (:func:`crustsolve.petsc_env.check_options`).
+        """
         from ..petsc_env import init_petsc  # noqa: PLC0415
 
-        return init_petsc(self.petsc_args)
+        modules = init_petsc(self.petsc_args)
+        self.petsc_used = True
+        return modules
 
 
-def root_io(comm, action) -> None:
-    """Run ``action()`` (file output) on rank 0; an I/O failure is raised on every rank."""
-    err = None
-    if comm.rank == 0:
-        try:
-            action()
-        except OSError as exc:
-            err = str(exc)
-    err = comm.bcast(err, root=0)
-    if err:
-        raise CrustsolveError(err)
+@contextmanager
+def for_option(name: str, match: str = ""):
+    """Re-raise an :class:`InputError` from the block with the command-line option named
+    (only errors whose message contains ``match``, when given)."""
+    try:
+        yield
+    except InputError as exc:
+        if name in str(exc) or (match and match not in str(exc)):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
+
+
+def add_overwrite_argument(parser) -> None:
+    """``--overwrite``: replace existing outputs of another configuration."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files even if they hold results of "
+                             "another configuration (default: refuse)")
+
+
+def add_memory_argument(parser) -> None:
+    """The switch that lets a run exceed its memory estimate."""
+    from ..parallel import OVERSUBSCRIBE_FLAG  # noqa: PLC0415
+
+    parser.add_argument(OVERSUBSCRIBE_FLAG, dest="allow_oversubscribe_memory",
+                        action="store_true",
+                        help="run even if the memory estimate exceeds the memory available "
+                             "(default: refuse before allocating)")
+
+
+def linear_range(option: str, start, stop, num, *, lo=None, hi=None, lo_open=False,
+                 unit: str = "") -> tuple:
+    """Validated ``START STOP NUM`` of a ``--*-range`` option → (start, stop, num).
+
+    START and STOP must lie in [lo, hi] (``lo_open``: lo excluded); NUM must be a finite
+    positive integer. The values themselves come from :func:`range_values`, after the
+    caller has checked that NUM points fit in memory.
+    """
+    start = check_range(f"{option} START", start, lo, hi, lo_open=lo_open, unit=unit)
+    stop = check_range(f"{option} STOP", stop, lo, hi, lo_open=lo_open, unit=unit)
+    if not (isinstance(num, (int, float)) and math.isfinite(num)) or num != int(num) or num < 1:
+        raise InputError(f"{option} NUM = {num!r} must be a positive integer")
+    return start, stop, int(num)
+
+
+def range_values(start: float, stop: float, num: int) -> list:
+    """NUM equally spaced values from START to STOP (START alone when NUM = 1)."""
+    if num == 1:
+        return [start]
+    return [start + (stop - start) * i / (num - 1) for i in range(num)]
+
+
+def _report_petsc_options(ctx, command: str, before) -> None:
+    """Warn about PETSc options that nothing read (rank 0 prints)."""
+    from ..petsc_env import parse_options, unused_options  # noqa: PLC0415
+
+    given = list(parse_options(ctx.petsc_args))
+    if not ctx.petsc_used:
+        if given:
+            ctx.log.warning(f"`crustsolve {command}` does not use PETSc; these options were "
+                            "ignored: " + " ".join(f"-{n}" for n in given))
+        return
+    petsc = sys.modules.get("petsc4py.PETSc")
+    if petsc is None:  # pragma: no cover - petsc() always imports it
+        return
+    # This command line's options, and what the command added (run-file [petsc] entries).
+    names = list(dict.fromkeys(
+        given + [n for n in petsc.Options().getAll() if before is None or n not in before]))
+    unused = unused_options(names)
+    if unused:
+        ctx.log.warning("PETSc option(s) not read by any PETSc/SLEPc object of this run "
+                        "(misspelt, or not used by the chosen solver): "
+                        + " ".join(f"-{n}" for n in unused))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,33 +171,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser, argv, rank: int):
+    """Parse on every rank; only rank 0 prints usage, help or errors (→ (args, exit code))."""
+    saved = sys.stdout, sys.stderr
+    try:
+        if rank != 0:
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        return parser.parse_args(argv), None
+    except SystemExit as exc:
+        return None, (exc.code if isinstance(exc.code, int) else 2)
+    finally:
+        if rank != 0:
+            sys.stdout.close()
+        sys.stdout, sys.stderr = saved
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``crustsolve`` console script; returns the exit code."""
+    """Entry point of the ``crustsolve`` console script; returns the exit code.
+
+    Exit codes: 0 success, 2 bad input or a failed solve (one line on stderr from rank 0),
+    1 a missing/real PETSc build or an unexpected error (a bug: traceback; under MPI every
+    rank is aborted so none waits forever).
+    """
     from mpi4py import MPI  # noqa: PLC0415
 
     from ..log import Logger  # noqa: PLC0415
+    from ..parallel import abort_on_uncaught  # noqa: PLC0415
+    from ..petsc_env import PetscBuildError  # noqa: PLC0415
 
     argv = list(sys.argv[1:] if argv is None else argv)
     ours, petsc_args = split_petsc_args(argv)
     # --quiet is accepted anywhere (before or after the subcommand).
     quiet = "--quiet" in ours
     ours = [a for a in ours if a != "--quiet"]
-    parser = build_parser()
-    args = parser.parse_args(ours)
     comm = MPI.COMM_WORLD
+    parser = build_parser()
+    args, code = _parse(parser, ours, comm.rank)
+    if code is not None:
+        return code
     if args.command is None:
         if comm.rank == 0:
             parser.print_help()
         return 0
     ctx = RunContext(comm=comm, log=Logger(comm, verbose=not quiet), petsc_args=petsc_args)
+    petsc = sys.modules.get("petsc4py.PETSc")
+    before = set(petsc.Options().getAll()) if petsc is not None else None
     try:
-        return int(args.func(args, ctx) or 0)
+        code = int(args.func(args, ctx) or 0)
+        _report_petsc_options(ctx, args.command, before)
+        return code
     except CrustsolveError as exc:
         # Our errors are raised identically on every rank (inputs are validated
         # everywhere or broadcast), so each rank can leave cleanly.
         if comm.rank == 0:
             print(f"crustsolve {args.command}: error: {exc}", file=sys.stderr, flush=True)
         return 2
+    except PetscBuildError as exc:
+        if comm.rank == 0:
+            print(f"crustsolve {args.command}: error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug; see the docstring
+        if comm.size > 1:
+            abort_on_uncaught(comm, exc)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,8 @@ import json
 import numpy as np
 
 from ..bands.kmesh import field_symmetry_error  # noqa: F401 - re-exported (used by response)
-from ..errors import InputError
+from ..errors import InputError, check_range
+from . import add_memory_argument, add_overwrite_argument, for_option
 
 #: HDF5 group of the band data in the output file.
 GROUP = "bands"
@@ -63,6 +64,8 @@ def register(subparsers):
                    help="number of k-groups (divides the MPI ranks; default from the memory estimate)")
     p.add_argument("--out", default="bands.h5", help="output HDF5 file (default bands.h5)")
     p.add_argument("--plot", default=None, metavar="PNG", help="write a band plot")
+    add_overwrite_argument(p)
+    add_memory_argument(p)
     p.set_defaults(func=run)
 
 
@@ -89,28 +92,80 @@ def _choose_symmetry(args, fields, log):
     return "Oh", time_reversal, f"fields O_h invariant (deviation {err:.1e})"
 
 
+def _check_arguments(args) -> None:
+    """Everything that can be checked from the command line alone (same on every rank)."""
+    from ..bands.kmesh import kpath  # noqa: PLC0415
+
+    check_range("--nev", args.nev, 1, None)
+    if args.max_it is not None:
+        check_range("--max-it", args.max_it, 1, None)
+    if args.mpd is not None:
+        check_range("--mpd", args.mpd, 1, None)
+    if args.kgroups is not None:
+        check_range("--kgroups", args.kgroups, 1, None)
+    if args.kmesh is not None:
+        check_range("--kmesh", args.kmesh, 1, None)
+    if args.kpath is not None:
+        with for_option("--kpath" if args.points >= 1 else "--points"):
+            kpath(1.0, args.kpath, args.points)  # labels and points per segment
+
+
+def _identity(args, fields, order, settings, petsc_args) -> dict:
+    """What decides the numbers of a bands run (compared before replacing --out)."""
+    from ..bands.fields import field_checksum  # noqa: PLC0415
+    from ..petsc_env import parse_options  # noqa: PLC0415
+
+    sums = {name: field_checksum(getattr(fields, name)) for name in ("U", "B", "I", "Delta")
+            if getattr(fields, name) is not None}
+    kpoints = ({"kpath": args.kpath, "points": args.points} if args.kpath is not None else
+               {"kmesh": args.kmesh or 1, "shift": bool(args.shift), "symmetry": args.symmetry,
+                "time_reversal": not args.no_time_reversal})
+    return {"command": "bands", "fields_sha256": sums, "a_fm": fields.a, "order": order,
+            "solver": settings.as_dict(), "kpoints": kpoints,
+            "petsc_options": parse_options(petsc_args)}
+
+
 def run(args, ctx) -> int:
     PETSc, _ = ctx.petsc()
     from ..bands.bandstructure import SolverSettings, compute_bands  # noqa: PLC0415
     from ..bands.fields import Fields  # noqa: PLC0415
     from ..bands.hamiltonian import DEFAULT_ORDER  # noqa: PLC0415
     from ..bands.kmesh import KMesh, kpath  # noqa: PLC0415
-    from ..bands.memory import estimate_memory, format_bytes, nnz_per_row_for_order  # noqa: PLC0415
-    from ..parallel import Layout  # noqa: PLC0415
-    from ..results import write_results  # noqa: PLC0415
+    from ..bands.stencils import check_order  # noqa: PLC0415
+    from ..bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes,  # noqa: PLC0415
+                                format_bytes, kmesh_bytes, nnz_per_row_for_order)
+    from ..parallel import Layout, require_memory  # noqa: PLC0415
+    from ..results import Output, prepare_outputs, write_atomically, write_results  # noqa: PLC0415
 
     log = ctx.log
     comm = ctx.comm
     order = DEFAULT_ORDER if args.order is None else args.order
-    settings = SolverSettings(kind=args.solver, nev=args.nev, tol=args.tol, max_it=args.max_it,
-                              mpd=args.mpd, allow_unconverged=args.allow_unconverged,
-                              multiplicity_check=args.multiplicity_check,
-                              warm_start=args.warm_start)
-    settings.make()  # validate before reading anything big
+    with for_option("--order"):
+        nnz = nnz_per_row_for_order(order)
+        check_order(order)
+    _check_arguments(args)
+    with for_option("--tol"):
+        settings = SolverSettings(kind=args.solver, nev=args.nev, tol=args.tol,
+                                  max_it=args.max_it, mpd=args.mpd,
+                                  allow_unconverged=args.allow_unconverged,
+                                  multiplicity_check=args.multiplicity_check,
+                                  warm_start=args.warm_start)
+        settings.make()  # validate before reading anything big
     fields = Fields.read(args.fields, comm)
     n, a = fields.n, fields.a
+    identity = _identity(args, fields, order, settings, ctx.petsc_args)
+    prepare_outputs(comm, [Output("--out", args.out, "results", identity),
+                           Output("--plot", args.plot, "image")],
+                    inputs={"FIELDS.h5": args.fields}, overwrite=args.overwrite)
     log.info(f"fields: {args.fields}  n = {n}  a = {a:g} fm  h = {fields.h:.4g} fm  "
              f"current: {'yes' if fields.has_current else 'no'}")
+    if fields.checksum_status.startswith("no checksum"):
+        log.info(f"note: {args.fields}: {fields.checksum_status}")
+    if args.solver == "lapack" and n**3 > settings.max_size:
+        raise InputError(f"--solver lapack: the matrix has {n**3} rows (n = {n}), more than "
+                         f"the {settings.max_size} the dense solver accepts; use --solver "
+                         "krylovschur or chebyshev")
+    held = fields_bytes(n, fields.I is not None, fields.Delta is not None)
 
     is_path = args.kpath is not None
     if is_path:
@@ -120,15 +175,22 @@ def run(args, ctx) -> int:
     else:
         symmetry, tr, why = _choose_symmetry(args, fields, log)
         nmesh = 1 if args.kmesh is None else args.kmesh
-        kset = KMesh.monkhorst_pack(nmesh, a, shift=args.shift, symmetry=symmetry,
-                                    time_reversal=tr)
+        require_memory(comm, held + kmesh_bytes(nmesh, symmetry != "none"),
+                       f"--kmesh {nmesh} ({nmesh**3} k-points before reduction)",
+                       allow=args.allow_oversubscribe_memory, hint="lower --kmesh")
+        with for_option("--kmesh"):
+            kset = KMesh.monkhorst_pack(nmesh, a, shift=args.shift, symmetry=symmetry,
+                                        time_reversal=tr)
         log.info(f"k-mesh {nmesh}³ {'shifted' if args.shift else 'Γ-centred'}: {kset.nfull} "
                  f"points -> {kset.nk} irreducible (symmetry {kset.symmetry}, time reversal "
                  f"{'on' if tr else 'off'}; {why})")
         sym_desc = {"kmesh": nmesh, "shift": bool(args.shift), "symmetry": kset.symmetry,
                     "time_reversal": bool(tr), "symmetry_reason": why}
 
-    est = estimate_memory(n**3, nnz_per_row_for_order(order), args.nev, kind=args.solver,
+    if settings.nev > n**3:
+        raise InputError(f"--nev {settings.nev}: the grid has only {n**3} points (n = {n}); "
+                         "lower --nev or refine the grid")
+    est = estimate_memory(n**3, nnz, args.nev, kind=args.solver,
                           mpd=args.mpd, index_bytes=np.dtype(PETSc.IntType).itemsize)
     log.info(f"memory estimate per k-group: {format_bytes(est.group_bytes)} "
              f"(matrix {format_bytes(est.matrix_bytes)}, basis {format_bytes(est.basis_bytes)}, "
@@ -136,10 +198,20 @@ def run(args, ctx) -> int:
              f"{format_bytes(est.projected_bytes)} per rank"
              + (f", dense {format_bytes(est.dense_bytes)} on group rank 0" if est.dense_bytes else "")
              + ")")
-    layout = Layout.create(comm, ngroups=args.kgroups, nk=kset.nk,
-                           memory_per_group=est.group_bytes)
+    with for_option("--kgroups"):
+        layout = Layout.create(comm, ngroups=args.kgroups, nk=kset.nk,
+                               memory_per_group=est.group_bytes)
     try:
         desc = layout.describe()
+        per_rank = band_run_bytes_per_rank(est, desc["ranks_per_group"], kset.nk,
+                                           fields=held)
+        mem = require_memory(comm, per_rank, f"{args.nev} bands of a {n}³ grid with "
+                             f"{args.solver}", allow=args.allow_oversubscribe_memory,
+                             hint="lower --nev, use a coarser grid or more nodes")
+        if mem["oversubscribed"]:
+            log.warning(f"memory estimate {format_bytes(mem['bytes_on_node'])} exceeds the "
+                        f"{format_bytes(mem['available_bytes'])} available "
+                        f"({mem['available_source']}); going ahead as asked")
         log.info(f"layout: {desc['world_size']} ranks -> {desc['kgroups']} k-group(s) of "
                  f"{desc['ranks_per_group']} rank(s) ({desc['chosen_by']}); about "
                  f"{format_bytes(est.per_rank_bytes(desc['ranks_per_group']))} per rank")
@@ -182,7 +254,9 @@ def run(args, ctx) -> int:
                   "order": order, "solver": settings.as_dict(), "kpoints": sym_desc,
                   "petsc_args": list(ctx.petsc_args), "memory_estimate": est.describe(),
                   "eps_type_used": data.solver, "fields_provenance": dict(fields.provenance)}
-        write_results(args.out, comm, datasets, config, layout=layout, timings=dict(data.timings))
+        config["fields_checksums"] = fields.checksum_status
+        write_results(args.out, comm, datasets, config, layout=layout,
+                      timings=dict(data.timings), identity=identity)
         log.info(f"wrote {args.out}: {data.nk} k-points × {data.nev} bands; max residual "
                  f"{data.max_residual:.2e}; wall {data.timings['wall_seconds']:.1f} s")
         nsplit = int(data.cut_splits_cluster.sum())
@@ -191,15 +265,9 @@ def run(args, ctx) -> int:
                         f"{data.nev + 1}: the last cluster is cut (energies are correct; use a "
                         f"different --nev for quantities that need complete clusters)")
         if args.plot:
-            err = None
-            if comm.rank == 0:
-                try:
-                    plot_bands(args.plot, data, kset if is_path else None)
-                except Exception as exc:  # noqa: BLE001 - reported identically on all ranks
-                    err = f"cannot write plot {args.plot!r}: {exc}"
-            err = comm.bcast(err, root=0)
-            if err:
-                raise InputError(err)
+            write_atomically(comm, args.plot,
+                             lambda tmp: plot_bands(tmp, data, kset if is_path else None),
+                             "plot")
             log.info(f"wrote {args.plot}")
     finally:
         layout.free()

@@ -19,6 +19,7 @@ from .entrainment import (MASS_OPTIONS, EntrainmentMatrix, EntrainmentParametris
                           entrainment_matrix_t0, parametrisations)
 from .finite_t import (entrainment_matrix_finite_t, gap_at_temperature, landau_velocity, yosida,
                        zero_temperature_gap)
+from .validity import DEGENERACY_FRACTION, degenerate_temperature_limit
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,10 @@ def core_entrainment(functional, n, *, proton_fraction=None, temperature=0.0,
     ``proton_fraction=None`` solves β-equilibrium (npeμ, ``muons``); otherwise y_p is
     fixed. ``temperature`` (MeV) > 0 needs both species' gaps, each as Δ_q(0)
     (``gap_*``, MeV) or T_cq (``tc_*``, MeV); a zero gap means a normal species.
-    ``masses`` selects the common (default) or bare masses in ρ_qq′.
+    ``masses`` selects the common (default) or bare masses in ρ_qq′. A temperature above
+    the degenerate-matter limit (:func:`~crustsolve.core.validity.degenerate_temperature_limit`)
+    is an :class:`InputError`; the density range of a functional is
+    :func:`~crustsolve.core.validity.validity_range` (checked by the CLI).
     """
     p = get_functional(functional)
     n = check_range("density n", n, 0.0, 5.0, lo_open=True, unit="fm^-3")
@@ -165,6 +169,13 @@ def core_entrainment(functional, n, *, proton_fraction=None, temperature=0.0,
         beta = None
         y = check_range("proton fraction", proton_fraction, 0.0, 1.0)
     matter = uniform_matter(p, n, y)
+    if T > 0.0:
+        t_max, species, e_f = degenerate_temperature_limit(p, matter.n_n, matter.n_p)
+        if T > t_max:
+            raise InputError(
+                f"temperature = {T:g} MeV is outside the validity range [0, {t_max:.3g}] MeV "
+                f"at n = {n:g} fm^-3: the finite-T formulas assume degenerate matter, "
+                f"T <= {DEGENERACY_FRACTION:g} x the {species} Fermi energy {e_f:.3g} MeV")
     mat0 = entrainment_matrix_t0(p, matter.n_n, matter.n_p, masses=masses)
     gn = gp = mat_t = None
     if gn0 is not None and gp0 is not None:
