@@ -390,46 +390,27 @@ def hydrodynamic_comparison(n_n, a: float, layer, comm) -> dict:
 # The driver
 # ---------------------------------------------------------------------------------------------
 
-def _check_resume(path, cfg_json: str, comm) -> None:
-    import h5py  # noqa: PLC0415
+def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
+                 petsc_options=None, allow_oversubscribe_memory: bool = False) -> MainJobResult:
+    """Run the layer pipeline (collective on ``comm``); see the module docstring.
 
-    err = None
-    if comm.rank == 0:
-        if not os.path.exists(path):
-            err = f"--resume: no results file {path!r} to resume from"
-        else:
-            with h5py.File(path, "r") as fh:
-                old = fh.attrs.get("run_config")
-            if old is None:
-                err = f"--resume: {path!r} was not written by crustsolve run (no run_config)"
-            elif json.loads(old) != json.loads(cfg_json):
-                err = (f"--resume: the configuration differs from the one that started {path!r}; "
-                       "resume with the same run file and flags, or start a new run")
-    err = comm.bcast(err, root=0)
-    if err:
-        raise InputError(err)
-
-
-def _start_file(path, cfg_json: str, comm) -> None:
-    import h5py  # noqa: PLC0415
-
-    if comm.rank == 0:
-        with h5py.File(path, "w") as fh:
-            fh.attrs["run_config"] = cfg_json
-    comm.Barrier()
-
-
-def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> MainJobResult:
-    """Run the layer pipeline (collective on ``comm``); see the module docstring."""
+    The caller checks the outputs first (:func:`crustsolve.results.prepare_outputs`). The
+    results file is started (or, with ``resume``, checked against the configuration) only
+    after the inputs, the layout and the memory estimates have been validated, so a failing
+    run never touches an existing file. ``petsc_options``: the command-line PETSc options,
+    part of the configuration that decides the numbers.
+    """
     from .bands import BlochHamiltonian, Grid  # noqa: PLC0415
     from .bands.eigensolvers import make_eigensolver  # noqa: PLC0415
     from .bands.kmesh import KMesh  # noqa: PLC0415
-    from .bands.memory import estimate_memory, nnz_per_row_for_order  # noqa: PLC0415
+    from .bands.memory import (band_run_bytes_per_rank, estimate_memory,  # noqa: PLC0415
+                               fields_bytes, nnz_per_row_for_order)
     from .crust import build_fields  # noqa: PLC0415
-    from .parallel import Layout  # noqa: PLC0415
+    from .crust.composition import check_density  # noqa: PLC0415
+    from .parallel import Layout, require_memory  # noqa: PLC0415
     from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
     from .response.superfluid import CurrentTerm, GapSpec, superfluid_density  # noqa: PLC0415
-    from .results import Checkpoint  # noqa: PLC0415
+    from .results import Checkpoint, check_resume, run_identity, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
 
     t_start = time.perf_counter()
@@ -437,12 +418,14 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
     if cfg.petsc:
         set_default_options(cfg.petsc)
     # What decides the numbers (output and plot paths may change between run and resume).
-    cfg_json = json.dumps({k: v for k, v in to_dict(cfg).items() if k not in ("output", "plot")},
-                          sort_keys=True)
+    identity = run_identity(to_dict(cfg), petsc_options)
     if resume:
-        _check_resume(cfg.output, cfg_json, comm)
-    else:
-        _start_file(cfg.output, cfg_json, comm)
+        check_resume(comm, cfg.output, identity)
+    if not cfg.layer.table:
+        check_density(cfg.layer.functional, cfg.layer.density)
+    mem_hint = "lower [grid] points or [bands] nbands/margin"
+    require_memory(comm, 400.0 * cfg.grid.points**3, f"the layer fields on a {cfg.grid.points}^3 "
+                   "grid", allow=allow_oversubscribe_memory, hint=mem_hint)
 
     # 1-2. composition and fields (deterministic, recomputed on resume)
     t0 = time.perf_counter()
@@ -467,6 +450,12 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False) -> Main
                           cfg.bands.solver, n_matrices=4)
     layout = Layout.create(comm, ngroups=cfg.kgroups, nk=kmesh.nk,
                            memory_per_group=mem.group_bytes)
+    require_memory(comm, band_run_bytes_per_rank(mem, layout.describe()["ranks_per_group"],
+                                                 kmesh.nk, fields_bytes(base.n, False, True)),
+                   f"a band calculation with {nb} bands", allow=allow_oversubscribe_memory,
+                   hint=mem_hint)
+    if not resume:
+        start_results_file(comm, cfg.output, identity)
     log.block("layout", {**layout.describe(), "memory": mem.describe(),
                          "k_points_irreducible": kmesh.nk,
                          "full_mesh": kmesh.nfull, "bands": nb, "solver": cfg.bands.solver})
@@ -579,9 +568,10 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
     """
     import h5py  # noqa: PLC0415
 
+    from .parallel import on_root  # noqa: PLC0415
     from .results import provenance_attrs  # noqa: PLC0415
 
-    if comm.rank == 0:
+    def write():
         with h5py.File(path, "a") as fh:
             for key, value in provenance_attrs(to_dict(res.config), layout,
                                                {"wall_seconds": res.seconds}).items():
@@ -611,7 +601,8 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
                             ("m_ion_star_over_m_ion", m["m_ion_star_over_m_ion"], "1"),
                             ("m_ion_star_over_mu", m["m_ion_star_over_mu"], "1")):
                         g.create_dataset(f"{q}/{level}/{tag}", data=val).attrs["units"] = unit
-    comm.Barrier()
+
+    on_root(comm, write, bcast_result=False)
 
 
 def _jsonable(obj):

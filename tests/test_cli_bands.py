@@ -111,11 +111,11 @@ def test_cli_errors_exit_2(comm, cosine_file, shared_tmp_path, capsys):
     out = str(shared_tmp_path / "x.h5")
     cos = str(cosine_file)
     cases = [
-        ([cos, "--nev", str(N**3 + 1)], "nev = 513 bands requested but the grid has only 512"),
+        ([cos, "--nev", str(N**3 + 1)], "--nev 513: the grid has only 512 points (n = 8)"),
         ([str(shared_tmp_path / "missing.h5")], "cannot read field file"),
-        ([cos, "--kmesh", "0"], "k-mesh size n = 0 is outside the allowed range"),
+        ([cos, "--kmesh", "0"], "--kmesh = 0 is outside the allowed range [1, inf)"),
         ([cos, "--kpath", "GQ"], "k path 'GQ' must be at least two of the letters"),
-        ([cos, "--tol", "nan"], "eigensolver tol = nan is outside the allowed range"),
+        ([cos, "--tol", "nan"], "--tol: tol = nan is outside the allowed range (0, 0.001]"),
         ([cos, "--order", "12"], "n = 8 points per side, but order 12 needs n ≥ 23"),
         ([cos, "--nev", "10", "--max-it", "1", "--tol", "1e-12"],
          "0 of 10 eigenpairs converged to tol 1e-12 after 1 iterations"),

@@ -363,12 +363,17 @@ class KrylovSchurSolver(_SolverBase):
             nconv = eps.getConverged()
             iterations = eps.getIterationNumber()
             name = str(eps.getType())
+            # SLEPc solves the small projected problem on every rank, so the eigenvalues may
+            # differ by round-off between ranks: take rank 0's, so that every decision made
+            # from them (cluster cut, check, convergence) is the same on all ranks.
+            comm = A.getComm().tompi4py()
+            lams = comm.bcast([eps.getEigenvalue(i).real for i in range(nconv)], root=0)
             for i in range(nconv):
-                lam = eps.getEigenvalue(i)
+                lam = lams[i]
                 # computeError(ABSOLUTE) is the true ‖Ax − λx‖ for a unit x (collective).
                 err = eps.computeError(i, SLEPc.EPS.ErrorType.ABSOLUTE)
-                evals.append(lam.real)
-                resid.append(err / max(1.0, abs(lam.real)))
+                evals.append(lam)
+                resid.append(err / max(1.0, abs(lam)))
                 if need_vectors:
                     x = A.createVecRight()
                     eps.getEigenvector(i, x)
@@ -386,8 +391,9 @@ class KrylovSchurSolver(_SolverBase):
                     chk.solve()
                     iterations += chk.getIterationNumber()
                     found = 0
-                    for i in range(chk.getConverged()):
-                        lam = chk.getEigenvalue(i).real
+                    clams = comm.bcast([chk.getEigenvalue(i).real
+                                        for i in range(chk.getConverged())], root=0)
+                    for i, lam in enumerate(clams):
                         if lam > cut + slack:
                             continue
                         err = chk.computeError(i, SLEPc.EPS.ErrorType.ABSOLUTE)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from . import add_memory_argument, add_overwrite_argument
 
 
 def register(subparsers):
@@ -40,6 +41,8 @@ def register(subparsers):
     p.add_argument("--plot", help="summary PNG (default results.png; '' for none)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from its results file")
+    add_overwrite_argument(p)
+    add_memory_argument(p)
     p.set_defaults(func=run)
 
 
@@ -71,22 +74,6 @@ def _overrides(args) -> dict:
     return o
 
 
-def _read_toml(path, comm) -> dict:
-    from ..config import parse_toml_text  # noqa: PLC0415
-
-    text, err = None, None
-    if comm.rank == 0:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            err = f"cannot read run file {path!r}: {exc.strerror}"
-    text, err = comm.bcast((text, err), root=0)
-    if err:
-        raise ConfigError(err)
-    return parse_toml_text(text, path)
-
-
 def _relative_to_run_file(data: dict, config_path) -> dict:
     """Input paths in a run file (``fields``, ``[layer] table``) are relative to the file."""
     import os  # noqa: PLC0415
@@ -103,26 +90,46 @@ def _relative_to_run_file(data: dict, config_path) -> dict:
 
 
 def run(args, ctx) -> int:
-    data = (_relative_to_run_file(_read_toml(args.config, ctx.comm), args.config)
+    from ..config import read_toml, to_dict  # noqa: PLC0415
+    from ..petsc_env import check_options, parse_options  # noqa: PLC0415
+    from ..results import Output, prepare_outputs, run_identity, write_atomically  # noqa: PLC0415
+
+    data = (_relative_to_run_file(read_toml(args.config, ctx.comm), args.config)
             if args.config else {})
     if "fields" in data:
         return _run_response(args, ctx, data)
     from ..mainjob import resolve_config, run_main_job, summary_text  # noqa: PLC0415
 
     cfg = resolve_config(data, _overrides(args))
-    ctx.petsc()
-    res = run_main_job(cfg, ctx.comm, ctx.log, resume=args.resume)
+    modules = ctx.petsc()            # checks the command line's PETSc options
+    check_options({str(k): (None if v is None else str(v)) for k, v in cfg.petsc.items()},
+                  label="[petsc] ", modules=modules)
+    petsc_cli = parse_options(ctx.petsc_args)
+    inputs = {"RUN.toml": args.config, "[layer] table": cfg.layer.table or None}
+    if not args.resume:
+        prepare_outputs(ctx.comm, [Output("output", cfg.output, "results",
+                                          run_identity(to_dict(cfg), petsc_cli),
+                                          identity_attr="run_config"),
+                                   Output("plot", cfg.plot or None, "image")],
+                        inputs=inputs, overwrite=args.overwrite)
+    else:
+        prepare_outputs(ctx.comm, [Output("plot", cfg.plot or None, "image")], inputs=inputs,
+                        overwrite=True)
+    res = run_main_job(cfg, ctx.comm, ctx.log, resume=args.resume, petsc_options=petsc_cli,
+                       allow_oversubscribe_memory=args.allow_oversubscribe_memory)
     ctx.log.info(summary_text(res))
     ctx.log.info(f"results written to {cfg.output}")
-    if cfg.plot and ctx.comm.rank == 0:
-        plot_summary(res, cfg.plot)
+    if cfg.plot:
+        write_atomically(ctx.comm, cfg.plot, lambda tmp: plot_summary(res, tmp), "summary plot")
         ctx.log.info(f"summary plot written to {cfg.plot}")
     return 0
 
 
 def _run_response(args, ctx, data) -> int:
-    from ..config import from_dict  # noqa: PLC0415
+    from ..config import from_dict, to_dict  # noqa: PLC0415
     from ..response.driver import ResponseRunConfig, run_config  # noqa: PLC0415
+
+    from ..results import Output, prepare_outputs, run_identity  # noqa: PLC0415
 
     flags = {k: v for k, v in _overrides(args).items() if v not in ({}, None)}
     unsupported = sorted(set(flags) - {"output"})
@@ -133,6 +140,11 @@ def _run_response(args, ctx, data) -> int:
         data = {**data, "output": flags["output"]}
     cfg = from_dict(ResponseRunConfig, data)
     ctx.petsc()
+    if cfg.output:
+        prepare_outputs(ctx.comm, [Output("output", cfg.output, "results",
+                                          run_identity(to_dict(cfg)))],
+                        inputs={"RUN.toml": args.config, "fields": cfg.fields},
+                        overwrite=args.overwrite)
     run_config(cfg, ctx.comm, ctx.log)
     return 0
 

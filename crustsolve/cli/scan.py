@@ -17,7 +17,7 @@ import math
 import os
 
 from ..errors import ConfigError, InputError
-from . import add_overwrite_argument
+from . import add_memory_argument, add_overwrite_argument
 
 #: How the scan table starts (its first columns); identifies it as crustsolve's.
 TABLE_HEADER = "nbar,Z,A,"
@@ -27,6 +27,7 @@ def register(subparsers):
     p = subparsers.add_parser("scan", help="the main job over a list of densities (resumable)")
     p.add_argument("config", help="TOML run file with densities = [...] (fm^-3)")
     add_overwrite_argument(p)
+    add_memory_argument(p)
     p.set_defaults(func=run)
 
 
@@ -161,7 +162,8 @@ def run(args, ctx) -> int:
         if state == "done":
             ctx.log.info("  already complete, skipped (same configuration)")
         else:
-            run_main_job(cfg, comm, ctx.log, resume=state == "resume")
+            run_main_job(cfg, comm, ctx.log, resume=state == "resume", petsc_options=petsc_cli,
+                         allow_oversubscribe_memory=args.allow_oversubscribe_memory)
         rows.append(on_root(comm, _read_summary, out))
     write_atomically(comm, csv, lambda tmp: _write_table(rows, tmp), "scan table")
     _log_table(rows, ctx.log)

@@ -54,6 +54,7 @@ class CurrentConfig:
             raise InputError("current term: give both cnn (MeV fm^5) and nn (fm^-3), or neither")
         if self.nn is not None:
             check_range("current.nn", self.nn, lo=0.0, unit="fm^-3")
+            check_range("current.cnn", self.cnn, lo=-1e4, hi=1e4, unit="MeV fm^5")
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ def summary_table(result, config: ResponseRunConfig) -> str:
 
 def write_result(path, result, config, comm, layout=None, timings=None) -> None:
     """HDF5 result (``response/<level>/tensor`` etc.) with provenance; rank 0 writes."""
-    from ..results import write_results  # noqa: PLC0415
+    from ..results import run_identity, write_results  # noqa: PLC0415
 
     ds = {}
     for name, lv in result.levels.items():
@@ -256,4 +257,5 @@ def write_result(path, result, config, comm, layout=None, timings=None) -> None:
                 ds[f"{GROUP}/{name}/{tag}/m_ion_star_over_m_ion"] = (em.m_ion_star_over_m_ion, "1")
     ds[f"{GROUP}/band_margin"] = (result.band_margin, "MeV")
     ds[f"{GROUP}/b0"] = (result.b0, "MeV fm^2")
-    write_results(path, comm, ds, to_dict(config), layout=layout, timings=timings)
+    write_results(path, comm, ds, to_dict(config), layout=layout, timings=timings,
+                  identity=run_identity(to_dict(config)))
