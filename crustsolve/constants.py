@@ -1,9 +1,8 @@
 """Physical constants of crustsolve, in MeV, fm and fm^-3.
 
 All modules take constants from here; nothing else hard-codes them.
-Values are CODATA 2018 (see ``shared/physics/crust-superfluidity.md`` §1 and
-``core-entrainment.md`` §1). Derived quantities are computed, not typed in, so they
-stay consistent with the primary values.
+Values are CODATA 2018 (Tiesinga et al., Rev. Mod. Phys. 93, 025010 (2021)). Derived
+quantities are computed, not typed in, so they stay consistent with the primary values.
 """
 from __future__ import annotations
 

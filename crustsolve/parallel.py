@@ -1,4 +1,4 @@
-"""Communicator layout: ``COMM_WORLD`` split into k-groups (DESIGN.md §3 "Parallel layout").
+"""Communicator layout: ``COMM_WORLD`` split into k-groups (``docs/numerics.md``).
 
 ::
 

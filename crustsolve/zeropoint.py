@@ -1,7 +1,8 @@
 """Quantum zero-point motion of the ions: mean-square displacement and Debye–Waller smearing.
 
-Physics: ``shared/physics/crust-superfluidity.md`` §7. For a harmonic Coulomb crystal at
-T = 0 with one ion of charge Ze and effective mass m_I* per primitive cell,
+Physics: ``docs/physics/crust-superfluidity.md``, "Zero-point motion of the ions" (smearing as
+in Chamel, PRC 111, 055803 (2025)). For a harmonic Coulomb crystal at T = 0 with one ion of
+charge Ze and effective mass m_I* per primitive cell,
 
     ⟨δr²⟩ = 3ħ u₋₁ / (2 m_I* ω_I*),    ω_I* = (4π Z² e² n_I / m_I*)^{1/2},
 
@@ -89,7 +90,7 @@ def zero_point_self_consistency(effective_ion_mass, Z: float, n_ion: float, m_io
                                 lattice: str = "bcc", rtol: float = 1e-4, max_iter: int = 30,
                                 mixing: float = 0.7, on_iteration=None,
                                 allow_unconverged: bool = False) -> ZeroPointResult:
-    """Fixed point of m_I* = F(⟨δr²⟩(m_I*)) (§7 "self-consistency loop").
+    """Fixed point of m_I* = F(⟨δr²⟩(m_I*)) (the m_I* ↔ ⟨δr²⟩ iteration of the physics page).
 
     ``effective_ion_mass(msd) -> m_I* c²`` (MeV) is the expensive step: smear the fields
     with ⟨δr²⟩ = ``msd``, compute bands and ρ_n,s, return (ρ̄ − ρ_n,s)/n_I. Linear mixing

@@ -1,5 +1,5 @@
-"""Band structure of the inner crust (issue #4): grid, fields, FD Bloch Hamiltonians,
-eigensolvers, k-point meshes and the band driver."""
+"""Band structure of the inner crust: grid, fields, FD Bloch Hamiltonians, eigensolvers,
+k-point meshes and the band driver (numerics: ``docs/numerics.md``)."""
 from .bandstructure import BandData, SolverSettings, compute_bands
 from .eigensolvers import SOLVER_KINDS, EigenResult, make_eigensolver
 from .fields import Fields

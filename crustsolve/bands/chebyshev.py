@@ -68,7 +68,7 @@ locking, buffer ("nex") vectors, degree chosen from the residuals):
 
 Warm start: ``initial`` (a BV, an :class:`EigenResult`, a sequence of Vecs, or a
 (local rows × m) array in A's row layout) is used unchanged as the starting block (in the
-u-gauge the previous k-point's periodic parts are the right start, numerics §2 item 9);
+u-gauge the previous k-point's periodic parts are the right start, ``docs/numerics.md``);
 missing columns are filled with random vectors; a Rayleigh–Ritz step precedes the first
 filter, so its Ritz values set the first interval and degree. Pass the result of a solve
 with ``keep_buffer=True`` to carry the buffer columns over as well: that result also
@@ -113,7 +113,7 @@ _CHOLQR_MAX_COND = 1e6
 
 
 def default_buffer(nev: int) -> int:
-    """Buffer columns beyond nev: max(10, ⌈0.15 nev⌉) (Octopus/ChASE practice, numerics §6.1)."""
+    """Buffer columns beyond nev: max(10, ⌈0.15 nev⌉) (as in Octopus and ChASE)."""
     return max(10, int(math.ceil(0.15 * nev)))
 
 

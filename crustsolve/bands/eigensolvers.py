@@ -12,7 +12,7 @@
 Kinds
 -----
 ``"krylovschur"``
-    SLEPc Krylov–Schur (``shared/numerics/solvers-parallel-conventions.md`` §3, §6.1): HEP,
+    SLEPc Krylov–Schur (``docs/numerics.md``, "Eigensolvers"): HEP,
     ``SMALLEST_REAL``, bounded ``mpd`` (default :func:`default_mpd`), ``ncv`` left to
     SLEPc (≈ nev + mpd), ``-bv_type mat`` (the 3.20+ default, set explicitly because
     Debian's 3.18 defaults to ``svec``), explicit tolerance and a max-iteration guard.
@@ -131,9 +131,9 @@ def default_mpd(nstates: int) -> int:
     """Default Krylov–Schur ``mpd`` for ``nstates`` wanted states (ncv ≈ nstates + mpd).
 
     min(nstates, max(100, ⌈nstates/2⌉)): the whole ``nstates`` for small problems, ≈ 100 near
-    200 states (``shared/numerics/environment.md``: mpd ≈ 100 beat SLEPc's ncv = 2 nev at 200
-    and 500 states on 16³), ≈ 500 for 10³ states (solvers-parallel-conventions.md §3, yambo
-    #88) — a bounded serial projected problem of (nev + mpd)² entries.
+    200 states (measured: mpd ≈ 100 beat SLEPc's ncv = 2 nev at 200 and 500 states on 16³),
+    ≈ 500 for 10³ states (the practice reported in yambo's SLEPc interface) — a bounded serial
+    projected problem of (nev + mpd)² entries.
     """
     return int(min(nstates, max(100, math.ceil(nstates / 2))))
 
@@ -509,7 +509,7 @@ class WarmStartChain:
 
     ``chain.solve(solver, A)`` passes the previous result to solvers that take a warm start
     (``takes_warm_start``: Chebyshev; in the u-gauge the previous k-point's periodic parts are
-    the right start, numerics §2 item 9) and keeps the new result for the next call; other
+    the right start, ``docs/numerics.md``) and keeps the new result for the next call; other
     solvers (Krylov–Schur, dense) are called plainly and nothing is kept. The chain owns the
     kept result: callers destroy a result only if :meth:`keeps` says it is not the kept one,
     and call :meth:`close` at the end. Collective on A's communicator.

@@ -1,6 +1,6 @@
 """Mean fields of one crust layer on the periodic grid, and their HDF5 file format.
 
-The single-neutron Hamiltonian (``shared/physics/crust-superfluidity.md`` §4.1)
+The single-neutron Hamiltonian (``docs/physics/crust-superfluidity.md``, "Band structure")
 
     h = -∇·B(r)∇ + U(r) - (i/2){I(r), ∇},      B = ħ²/2m⊕_n(r),
 
@@ -14,7 +14,7 @@ name         shape               unit      meaning
 ``U``        (n, n, n)           MeV       central mean field U_n(r)
 ``B``        (n, n, n)           MeV fm²   ħ²/2m⊕_n(r) = ∂E/∂τ_n; must be > 0 everywhere
 ``I``        (3, n, n, n)        MeV fm    current field I_n = ∂E/∂j_n = -2 Σ_q' C_nq' j_q'
-                                           (crust-superfluidity.md §3.2; j_q = Im Σ φ*∇φ in
+                                           (Skyrme current field; j_q = Im Σ φ*∇φ in
                                            fm⁻⁴). Optional: None ≡ 0 (static ground state).
 ``Delta``    (n, n, n)           MeV       local pairing field Δ_n(r) (real or complex);
                                            optional, not used in h.

@@ -1,6 +1,6 @@
 """Cubic periodic finite-difference grid on a communicator (PETSc DMDA, complex scalars).
 
-Conventions (``shared/DESIGN.md`` §3, "Grid and cell"):
+Conventions (``docs/numerics.md``, "Grid"):
 
 * ``n`` points per side, cube side ``a`` (fm), spacing h = a/n (fm);
 * numpy arrays are indexed ``[ix, iy, iz]`` and point (ix, iy, iz) sits at

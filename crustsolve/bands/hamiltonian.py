@@ -1,11 +1,11 @@
 """Finite-difference Bloch Hamiltonian h(k) as a PETSc complex AIJ matrix, with exact ∂h/∂k.
 
-Operator (``shared/physics/crust-superfluidity.md`` §4.1, on the periodic part u of a
-Bloch state, k in fm⁻¹):
+Operator (``docs/physics/crust-superfluidity.md``, "Band structure"), on the periodic part u of
+a Bloch state, k in fm⁻¹:
 
     h(k) = -(∇ + ik)·B(∇ + ik) + U - (i/2){I, ∇ + ik}.
 
-Discretisation (``shared/numerics/solvers-parallel-conventions.md`` §2, DESIGN.md §3):
+Discretisation (``docs/numerics.md``, "Bloch Hamiltonian"):
 
 * kinetic term in the staggered conservative form T = Σ_d (D_d⁺)ᴴ diag(B_{d,½}) D_d⁺,
   with D⁺ the order-p staggered derivative and B interpolated to the half points r + ½hê_d

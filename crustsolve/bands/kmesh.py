@@ -1,8 +1,8 @@
 """Bloch wave vectors: Monkhorst–Pack meshes, O_h reduction, high-symmetry paths.
 
 The FD grid spans the conventional cube of side a (fm), so the Brillouin zone used here is the
-simple-cubic zone of edge 2π/a (``shared/physics/crust-superfluidity.md`` §2; bcc/fcc bands
-fold into it). Wave vectors are Cartesian, in fm⁻¹, inside the zone (−π/a, π/a]³.
+simple-cubic zone of edge 2π/a (bcc/fcc bands fold into it; ``docs/numerics.md``, "Grid"
+and "k-meshes and symmetry"). Wave vectors are Cartesian, in fm⁻¹, inside the zone (−π/a, π/a]³.
 
 Meshes are handled in exact integers: a point of an n×n×n mesh is J ∈ ℤ³ with
 k = J · (2π/a) / (2n); Γ-centred meshes have even J (k = m/n · 2π/a), shifted meshes odd J

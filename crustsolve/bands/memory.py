@@ -1,6 +1,6 @@
 """Memory estimate of one k-point solve (bytes), for the printed estimate and the layout chooser.
 
-The estimate counts what dominates (``shared/numerics/solvers-parallel-conventions.md`` §1):
+The estimate counts what dominates (summary in ``docs/numerics.md``, "Parallel layout"):
 
 * the Hamiltonian in AIJ storage: nnz·(scalar + index) + (N + 1)·index, times the number of
   matrices held at once (h(k), plus ∂h/∂k_d when velocities are wanted);

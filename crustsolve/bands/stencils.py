@@ -2,7 +2,7 @@
 
 All coefficients are *computed* (Fornberg's recursion, B. Fornberg, Math. Comp. 51, 699
 (1988)), never tabulated, so any even order works. The discretisation they serve is the
-staggered conservative form of ``shared/numerics/solvers-parallel-conventions.md`` §2:
+staggered conservative form (``docs/numerics.md``, "Stencils", where the choice is explained):
 
 * :func:`staggered_derivative` — D⁺, grid points → half points::
 

@@ -93,7 +93,7 @@ def resolved_config(args, eos, mmax, masses=None) -> dict:
               "min_mass": args.min_mass, "n_radial": args.n_radial,
               "maximum_mass_Msun": mmax.mass, "radius_at_maximum_mass_km": mmax.radius,
               "index_order": "eps_lt_XY: weight of fluid X, coefficient of Omega_Y "
-                             "(core-entrainment.md 7.1)",
+                             "(docs/physics/star.md)",
               "argv": {k: v for k, v in vars(args).items()
                        if k not in ("func", "overwrite", "allow_oversubscribe_memory")}}
     config.update({f"eos_{k}": v for k, v in eos_description(eos).items()})

@@ -1,4 +1,4 @@
-"""β-equilibrium of npeμ matter at T = 0 (core-entrainment.md §8).
+"""β-equilibrium of npeμ matter at T = 0 (``docs/physics/core-entrainment.md``).
 
 Conditions: μ_n = μ_p + μ_e, μ_μ = μ_e, n_p = n_e + n_μ, with relativistic free
 leptons μ_ℓ = √(m_ℓ²c⁴ + (ħc)²(3π²n_ℓ)^{2/3}) and the nucleon μ_q of

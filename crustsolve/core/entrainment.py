@@ -1,8 +1,8 @@
 """Neutron–proton entrainment in uniform matter at T = 0 and its parametrisations.
 
-Mass currents ρ_q = Σ_q′ ρ_qq′ V_q′ with superfluid velocities V_q = ħ∇φ_q/2m_q
-(core-entrainment.md §3). With a common bare mass m (default, m = (M_n + M_p)/2,
-for which the Skyrme current terms are exactly Galilean invariant)::
+Mass currents ρ_q = Σ_q′ ρ_qq′ V_q′ with superfluid velocities V_q = ħ∇φ_q/2m_q. With a
+common bare mass m (default, m = (M_n + M_p)/2, for which the Skyrme current terms are exactly
+Galilean invariant)::
 
     ρ_np = ρ_pn = −(2m²/ħ²) C₋ n_n n_p = ¼ρ(1 − η²)(1 − Υ),
     ρ_nn = ½ρ(1 + η) − ρ_np,   ρ_pp = ½ρ(1 − η) − ρ_np,
@@ -10,8 +10,9 @@ for which the Skyrme current terms are exactly Galilean invariant)::
 
 (derived from the TDHF mass current; announced in Chamel & Allard, arXiv:2102.02474
 (Part I) and Chamel & Haensel, PRC 73, 045802 (2006)). The option
-``masses="bare"`` uses M_n ≠ M_p (§3.4); the Galilean sum rule then fails at
-relative order (M_n − M_p)/M ≈ 1.4×10⁻³.
+``masses="bare"`` uses M_n ≠ M_p; the Galilean sum rule then fails at
+relative order (M_n − M_p)/M ≈ 1.4×10⁻³. Derivation and properties:
+``docs/physics/core-entrainment.md``, "Mass currents and the entrainment matrix at T = 0".
 
 Mass densities are given as ρc² in MeV fm⁻³ (1 MeV c⁻² fm⁻³ = 1.7827×10¹² g cm⁻³);
 only ratios such as ρ_np/ρ are unit-free.
@@ -104,13 +105,13 @@ class EntrainmentMatrix:
 
 
 def upsilon(functional, n) -> float:
-    """Υ = 1 + (2m/ħ²) C₋(n) n = m/m_v*(n), common m = (M_n + M_p)/2 (§3.2)."""
+    """Υ = 1 + (2m/ħ²) C₋(n) n = m/m_v*(n), common m = (M_n + M_p)/2."""
     n = check_range("density n", n, 0.0, None, lo_open=True, unit="fm^-3")
     return float(1.0 + couplings(functional, n).C_minus * n / HBAR2_2MBAR)
 
 
 def entrainment_matrix_t0(functional, n_n, n_p, *, masses: str = "common") -> EntrainmentMatrix:
-    """T = 0 entrainment matrix of uniform n-p matter (closed form, §3.2 / §3.4).
+    """T = 0 entrainment matrix of uniform n-p matter (closed forms).
 
     ``masses="common"``: the η–Υ closed form; ``"bare"``: ρ_nn = m_n n_n +
     (2m_n²/ħ²) C₋ n_n n_p, ρ_pp = m_p n_p + (2m_p²/ħ²) C₋ n_n n_p,
@@ -138,7 +139,7 @@ def entrainment_matrix_t0(functional, n_n, n_p, *, masses: str = "common") -> En
 
 
 def transport_velocities(matrix: EntrainmentMatrix, V_n, V_p):
-    """Physical velocities v_q = (Σ_q′ ρ_qq′ V_q′)/(m_q n_q) (§3.3); arrays broadcast.
+    """Physical velocities v_q = (Σ_q′ ρ_qq′ V_q′)/(m_q n_q); arrays broadcast.
 
     Undefined (nan) for a species of zero density.
     """
@@ -154,7 +155,9 @@ def transport_velocities(matrix: EntrainmentMatrix, V_n, V_p):
 
 @dataclass(frozen=True)
 class EntrainmentParametrisations:
-    """Every common parametrisation of a (T = 0) entrainment matrix (§5, §6).
+    """Every common parametrisation of a (T = 0) entrainment matrix.
+
+    Definitions and sources: ``docs/physics/core-entrainment.md``, "Parametrisations".
 
     * ``eps_n``, ``eps_p`` — Prix/Andersson ε_q: p_q = m_q[v_q + ε_q(v_q′ − v_q)],
       ε_n = −ρ_np ρ_p/det ρ, ε_p = −ρ_np ρ_n/det ρ;
@@ -166,8 +169,9 @@ class EntrainmentParametrisations:
       E = E₀ + α(Δv/c)², 2α = ε_n ρ_n c² = −ρ_np ρ_n ρ_p/det ρ (MeV fm⁻³);
     * ``carter_K`` — K^{XY} = m_X m_Y (ρ̂⁻¹)_{XY} (×c², MeV fm³), p_X = Σ_Y K^{XY} n_Y v_Y;
     * ``flux_ratio`` — Φ*/Φ₀ = (ρ_pn/ρ_pp)(m_p/m_n), the flux carried by a neutron
-      vortex (Sedrakian & Shakhabasyan 1980; Alpar, Langer & Sauls 1984;
-      core-entrainment.md §6); negative = antiparallel to the neutron circulation.
+      vortex (Sedrakian & Shakhabasyan 1980; Alpar, Langer & Sauls 1984; derivation in
+      ``docs/physics/core-entrainment.md``, "Fractional magnetic flux of a neutron vortex");
+      negative = antiparallel to the neutron circulation.
 
     Fields that need a species absent from the matter are nan.
     """
@@ -188,7 +192,7 @@ def _div(a, b):
 
 
 def parametrisations(matrix: EntrainmentMatrix) -> EntrainmentParametrisations:
-    """Convert ρ_qq′ into ε_q, m_q*, m̃_q, α, Carter's K and Φ*/Φ₀ (core-entrainment.md §5–6).
+    """Convert ρ_qq′ into ε_q, m_q*, m̃_q, α, Carter's K and Φ*/Φ₀.
 
     The ε/m* conversions assume the Galilean sum rules (T = 0); they are applied
     to the given matrix as it is.

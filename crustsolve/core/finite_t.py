@@ -1,13 +1,14 @@
 """Finite temperature: BCS gap, Yosida functions, ρ̂(T), Landau velocities.
 
 Weak-coupling BCS with the gaps as inputs (Δ_q at T = 0 or T_cq); the functional's
-own pairing gap is not used (its fitting functions are unverified,
-core-entrainment.md §11.5). Energies and temperatures in MeV (k_B = 1).
+own pairing gap is not used (its fitting functions have not been checked against the
+papers). Energies and temperatures in MeV (k_B = 1).
 
 Framework: Allard & Chamel, "Entrainment effects in neutron-proton mixtures … II.
 Finite temperatures and arbitrary currents" and Universe 7, 470 (2021); gapless
-regime: Allard & Chamel, arXiv:2403.07766. Formulas as derived in
-core-entrainment.md §4; their equation numbers are not verified.
+regime: Allard & Chamel, arXiv:2403.07766. The formulas are crustsolve's derivation in that
+framework (``docs/physics/core-entrainment.md``, "Finite temperature and superflow"); the
+papers' equation numbers are not quoted.
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def bcs_gap_with_superflow(t_over_tc, doppler_over_gap0) -> float:
 
     At T = 0 this is ln(Δ₀/Δ) = arccosh(w/Δ) − √(1 − Δ²/w²) for w > Δ: the gap is
     unchanged up to the Landau velocity (w = Δ₀), the spectrum is gapless beyond it
-    and Δ vanishes at w = (e/2)Δ₀ (core-entrainment.md §4.3). Returns 0 where
+    and Δ vanishes at w = (e/2)Δ₀. Returns 0 where
     superfluidity is destroyed. The largest root (the stable branch) is returned.
     """
     t = check_range("T/Tc", t_over_tc, 0.0, None)
@@ -154,7 +155,7 @@ def yosida(temperature, gap) -> float:
 
 
 def generalised_yosida(temperature, gap, doppler_energy) -> float:
-    """𝒴(T, 𝕧) in the Fermi-surface approximation (core-entrainment.md §4.1).
+    """𝒴(T, 𝕧) in the Fermi-surface approximation.
 
     𝒴 = −3/(2w) ∫₋₁¹ dμ μ ∫ dξ f(√(ξ² + Δ²) + wμ), with w = ħ k_F 𝕧 (MeV) the
     Doppler energy of the superflow. 𝒴(T, 0) = Y(T); at T = 0
@@ -181,7 +182,7 @@ def generalised_yosida(temperature, gap, doppler_energy) -> float:
 
 
 def landau_velocity(gap, k_f) -> float:
-    """Landau critical velocity V_L/c = Δ/(ħc k_F) (dimensionless), §4.3.
+    """Landau critical velocity V_L/c = Δ/(ħc k_F) (dimensionless).
 
     The criterion applies to the Doppler velocity 𝕧_q = (m_q/m_q⊕)V_q + I_q/ħ, which
     at T = 0 equals the transport velocity v_q.
@@ -193,7 +194,7 @@ def landau_velocity(gap, k_f) -> float:
 
 def entrainment_matrix_finite_t(functional, n_n, n_p, yosida_n, yosida_p, *,
                                 masses: str = "common") -> EntrainmentMatrix:
-    """ρ̂(T) from the 2×2 matrix formula (core-entrainment.md §4.2)::
+    """ρ̂(T) from the 2×2 matrix formula::
 
         ρ̂ = M_b (M⊕⁻¹ − N G)(1 − N Y M⊕ G)⁻¹ N (1 − Y) M_b,
         G = (2/ħ²)[[C₊, C₋], [C₋, C₊]],  N = diag(n_q),  Y = diag(𝒴_q),

@@ -1,4 +1,4 @@
-"""Inner-crust layers from the functional (issue #6).
+"""Inner-crust layers from the functional (physics: ``docs/physics/crust-composition.md``).
 
 * :mod:`.profiles` — Onsi-parametrised density profiles of a Wigner–Seitz cell;
 * :mod:`.etf` — 4th-order extended Thomas–Fermi τ_q, J_q (spherical);

@@ -1,25 +1,25 @@
 """Composition of one inner-crust layer: 4th-order ETF energy of a Wigner–Seitz cell and its
-minimisation (crust-composition.md §1–2).
+minimisation. Formulas and their sources: ``docs/physics/crust-composition.md``.
 
-Energy per nucleon (crust-composition.md §2.5; the zero of Pearson et al. 2018's e_ETF):
+Energy per nucleon (the zero of Pearson et al. 2018's e_ETF):
 
     e = E_cell/A − m_n c²,   E_cell = ∫ E_Sky d³r + E_C + E_e,kin + E_e,ex + Z(m_p + m_e)c² + N m_n c²
 
 * E_Sky: Skyrme/BSk energy density with 4th-order ETF τ_q, J_q (:mod:`.skyrme_local`, :mod:`.etf`);
 * E_C = (e²/2)∫₀ᴿ Q(r)²/r² dr, Q(r) = 4π∫₀ʳ (n_p − n_e) r'² dr' (point protons, no proton
-  Coulomb exchange: §2.4, tested against the table in §2.8), plus, by default for BSk
+  Coulomb exchange: the Pearson et al. 2018 tables have none), plus, by default for BSk
   functionals, the finite-proton-size correction of :func:`proton_size_coulomb_correction`
   (single Gaussian folding, r_p = 0.895 fm; ``proton_size=False`` gives point protons);
 * electrons: uniform relativistic Fermi gas n_e = Z/V, with Salpeter's first-order exchange
-  (factor Φ(x), §2.4).
+  (factor Φ(x)).
 
 Profiles: Onsi form (:mod:`.profiles`). At fixed n̄ and Z the free variables are
-(A, C_n, a_n, n_Λn, C_p, a_p); n_Λp and n_Bn follow from Z and N = A − Z (§1.2), n_Bp = 0.
+(A, C_n, a_n, n_Λn, C_p, a_p); n_Λp and n_Bn follow from Z and N = A − Z, n_Bp = 0.
 
 Proton shell (Strutinsky-integral) and pairing corrections are out of scope: ``shell_correction``
 is a hook, a callable ``(functional, nbar, Z, neutron, proton) -> MeV per cell`` added to the
-energy that is minimised over Z (it is *not* re-minimised over A, as in the perturbative ETFSI
-treatment of crust-composition.md §2.6).
+energy that is minimised over Z (it is *not* re-minimised over A: the ETFSI corrections are
+added perturbatively).
 """
 from __future__ import annotations
 
@@ -44,11 +44,12 @@ DEFAULT_RADIAL_POINTS = 2000
 #: rms radius (fm) of the Gaussian proton charge form factor of the BSk direct Coulomb energy
 #: (:func:`proton_size_coulomb_correction`): 0.895 fm, the value behind the Gaussian exponent
 #: 0.53401666 fm² = (2/3)(0.895 fm)² of the charge density used for BSk ≥ 15 in
-#: ``mgeshelley/etfFinal`` (``srcs/routines.f90``, subroutine ``charge``; crust-composition.md
-#: §2.4), i.e. Sick, Phys. Lett. B 576, 62 (2003), r_p = 0.895(18) fm [recalled — verify].
+#: ``mgeshelley/etfFinal`` (``srcs/routines.f90``, subroutine ``charge``), i.e. the proton
+#: charge radius of Sick, Phys. Lett. B 576, 62 (2003), r_p = 0.895(18) fm. An adopted
+#: convention (``docs/physics/crust-composition.md``, "Coulomb"), not read in the BSk papers.
 PROTON_CHARGE_RADIUS = 0.895
 
-#: Lattice types and clusters per conventional cube (crust-superfluidity.md §2).
+#: Lattice types and clusters per conventional cube.
 LATTICE_SITES = MappingProxyType({"bcc": 2, "fcc": 4})
 
 
@@ -62,16 +63,17 @@ class CrustRange:
     source: str
 
 
-#: Neutron drip and crust–core transition (no pasta) per functional, crust-composition.md §3.5,
-#: §3.1 notes and §3.2 [transcribed third-party values: CUTER port / Potekhin / RoqueMR YAML,
-#: transcribing Pearson et al. MNRAS 481, 2994 (2018) and Shchechilin et al. PRC 108, 025805
-#: (2023)]. Equilibrium Z: the ETFSI value over most of the inner crust (§3.1–3.2, §3.3).
-_CR_BSK24 = "crust-composition.md §3.5/§3.1 (Pearson+2018; Shchechilin+2023)"
-_CR_YAML = ("crust-composition.md §3.2 (crust-core: RoqueMR YAML); drip not documented, "
-            "BSk24 value used")
+#: Neutron drip and crust–core transition (no pasta) per functional: third-party
+#: transcriptions (a public CUTER port, Potekhin's fits, the RoqueMR/repository_phd_roque YAML)
+#: of Pearson et al. MNRAS 481, 2994 (2018) and Shchechilin et al. PRC 108, 025805 (2023), not
+#: cross-checked against the papers. Equilibrium Z: the ETFSI value over most of the inner
+#: crust (the Pearson et al. 2018 tables). Table: ``docs/physics/crust-composition.md``.
+_CR_BSK24 = "Pearson et al. 2018; Shchechilin et al. 2023 (third-party transcriptions)"
+_CR_YAML = ("crust-core: third-party transcription of Pearson et al. 2018; drip not "
+            "documented, BSk24 value used")
 CRUST_RANGES = MappingProxyType({
     "BSk22": CrustRange(2.69e-4, 0.071, 40,
-                        "crust-composition.md §3.5/§3.2 (Pearson+2018; RoqueMR YAML)"),
+                        "Pearson et al. 2018 (third-party transcriptions)"),
     "BSk24": CrustRange(2.56e-4, 0.081, 40, _CR_BSK24),
     "BSk25": CrustRange(2.56e-4, 0.086, 50, _CR_YAML),
     "BSk26": CrustRange(2.56e-4, 0.085, 40, _CR_YAML),
@@ -80,7 +82,8 @@ CRUST_RANGES = MappingProxyType({
                         "arXiv:2410.01997: Z = 40, composition close to BSk24)"),
     "SLy4": CrustRange(2.56e-4, 0.0759, 40,
                        "drip not documented (BSk24 value); crust-core 0.0759 is Douchin & "
-                       "Haensel A&A 380, 151 (2001) [recalled — verify]; Z = 40: Pearson+2012"),
+                       "Haensel A&A 380, 151 (2001) (not checked against the paper); Z = 40: "
+                       "Pearson et al. PRC 85, 065803 (2012)"),
 })
 
 
@@ -125,8 +128,8 @@ class CellEnergy:
 def electron_kinetic_energy_density(n_e):
     """Relativistic Fermi-gas energy density minus rest mass (MeV fm⁻³), x = ħc k_e/m_e c².
 
-    ε = m_e⁴c⁵/(8π²ħ³)[x(1+2x²)√(1+x²) − asinh x] − n_e m_e c² (crust-composition.md §2.4;
-    standard, e.g. Shapiro & Teukolsky eq. 2.5.4).
+    ε = m_e⁴c⁵/(8π²ħ³)[x(1+2x²)√(1+x²) − asinh x] − n_e m_e c² (standard, e.g. Shapiro &
+    Teukolsky eq. 2.5.4).
     """
     k = (3.0 * np.pi**2 * n_e) ** (1.0 / 3.0)
     x = HBARC * k / M_E_C2
@@ -135,9 +138,10 @@ def electron_kinetic_energy_density(n_e):
 
 
 def electron_exchange_energy_density(n_e):
-    """Salpeter first-order exchange −¾(3/π)^{1/3} e² n_e^{4/3} Φ(x) (MeV fm⁻³), §2.4.
+    """First-order exchange −¾(3/π)^{1/3} e² n_e^{4/3} Φ(x) (MeV fm⁻³) (Salpeter 1961).
 
-    Φ(x) = 1 − (3/2)[√(1+x²)/x − asinh(x)/x²]²; Φ → −½ for ultra-relativistic electrons.
+    Φ(x) = 1 − (3/2)[√(1+x²)/x − asinh(x)/x²]²; Φ → −½ for ultra-relativistic electrons
+    (Salpeter, ApJ 134, 669 (1961)).
     """
     k = (3.0 * np.pi**2 * n_e) ** (1.0 / 3.0)
     x = HBARC * k / M_E_C2
@@ -178,7 +182,8 @@ def proton_size_coulomb_correction(r, weights, n_jet, rms_radius: float = PROTON
     order ΔE = −(π/3) e² ⟨r²⟩ ∫ n_p² d³r.
 
     Source and status: this is the convention implied by the BSk24 ETFSI table of Pearson et
-    al., MNRAS 481, 2994 (2018) (crust-composition.md §2.8), not read in the paper. With point
+    al., MNRAS 481, 2994 (2018) (``docs/physics/crust-composition.md``, "Coulomb"), not read in
+    the paper. With point
     protons crustsolve's e_ETF of the tabulated profiles exceeds the table by Δe = κ ∫n_p²d³r/A
     with κ = 1.196 MeV fm³ constant to 0.5 % over 2.7e-4 ≤ n̄ ≤ 0.013 fm⁻³ (BSk22/25/26 tables:
     1.185–1.206, also for Z = 50), i.e. a Coulomb finite-size term; an exact single Gaussian
@@ -251,7 +256,7 @@ def cell_energy(functional, nbar: float, Z: float, neutron: OnsiProfile, proton:
     ``proton_size``: add the finite-proton-size Coulomb correction
     (:func:`proton_size_coulomb_correction`, rms radius ``proton_radius``); None = the
     functional's default (:func:`uses_proton_size`: on for BSk, off for SLy4); False = point
-    protons (the convention before issue #6 was resolved).
+    protons.
     """
     p = get_functional(functional)
     R = neutron.R
@@ -371,7 +376,7 @@ class Layer:
 
 
 def gas_chemical_potential(functional, n_Bn: float, n_Bp: float = 0.0) -> float:
-    """μ_n − m_n c² of the uniform neutron gas at the cell edge (MeV): B_n k_F² + U_n (§6)."""
+    """μ_n − m_n c² of the uniform neutron gas at the cell edge (MeV): B_n k_F² + U_n."""
     p = get_functional(functional)
     mu_n, _ = chemical_potentials(p, n_Bn, n_Bp)
     return float(mu_n) - M_N_C2
@@ -381,9 +386,10 @@ def edge_pressure(functional, Z: float, R: float, n_Bn: float, n_Bp: float = 0.0
     """Cell pressure (MeV fm⁻³) = uniform-matter pressure of the nucleon gas at the cell edge
     (n_Bn, n_Bp) + pressure of the uniform electron gas n_e = Z/V (kinetic + exchange).
 
-    This is the pressure of Pearson et al. PRC 85, 065803 (2012) eq. (B28) as described in
-    crust-composition.md §2.5; it reproduces the P column of the BSk24 table at n̄ = 0.030024
-    to 2e-4 relative (tests). The electron exchange pressure is n_e dε_ex/dn_e − ε_ex.
+    This is the pressure of Pearson et al. PRC 85, 065803 (2012) eq. (B28) (as implemented in
+    ``mgeshelley/etfFinal``; not read in the paper); it reproduces the P column of the BSk24
+    table at n̄ = 0.030024 to 2e-4 relative (tests). The electron exchange pressure is
+    n_e dε_ex/dn_e − ε_ex.
     """
     from ..functional import pressure  # noqa: PLC0415
     n_gas = n_Bn + n_Bp
@@ -401,9 +407,9 @@ def edge_pressure(functional, Z: float, R: float, n_Bn: float, n_Bp: float = 0.0
 def profiles_from_parameters(nbar: float, Z: float, A: float, C_n: float, a_n: float,
                              n_lambda_n: float, C_p: float, a_p: float, n_B_p: float = 0.0,
                              npts: int = DEFAULT_RADIAL_POINTS):
-    """(neutron, proton) profiles with n_Λp and n_Bn fixed by Z and N = A − Z (§1.2).
+    """(neutron, proton) profiles with n_Λp and n_Bn fixed by Z and N = A − Z.
 
-    Raises InputError if the constraint gives n_Bn < 0 (Onsi et al. 2008 constraint, §1.2).
+    Raises InputError if the constraint gives n_Bn < 0 (the constraint of Onsi et al. 2008).
     """
     R = (3.0 * A / (4.0 * np.pi * nbar)) ** (1.0 / 3.0)
     V = 4.0 * np.pi * R**3 / 3.0
@@ -422,8 +428,9 @@ def initial_guess(nbar: float, Z: float) -> np.ndarray:
     """Starting point (A, C_n, a_n, n_Λn, C_p, a_p) for the minimiser.
 
     Profile parameters from the BSk21 fits of Potekhin et al., A&A 560, A48 (2013)
-    (crust-composition.md §1.4), scaled by (Z/40)^{1/3} for the radii; A from a power law
-    through the BSk24 table (137.5 at 2.7e-4 and 1077 at 0.030, §3.1). Only a start value.
+    (fits of their ``INCRUST`` routine), scaled by (Z/40)^{1/3} for the radii; A from a power
+    law through the Pearson et al. 2018 BSk24 table (137.5 at 2.7e-4 and 1077 at 0.030). Only
+    a start value.
     """
     n = nbar
     zs = (Z / 40.0) ** (1.0 / 3.0)
@@ -469,7 +476,7 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
     if x0.size == 6:
         # Proton background start: the 4th-order ETF tail term (n^{1/3}(n'/n)^4 of a profile
         # that vanishes at R) makes a tiny n_Bp > 0 favourable; the Pearson et al. 2018
-        # table has n_Bp ~ 1e-9 (drip) to 1e-7 (0.03) fm^-3 (§1.1). So n_Bp is a 7th variable.
+        # table has n_Bp ~ 1e-9 (drip) to 1e-7 (0.03) fm^-3. So n_Bp is a 7th variable.
         x0 = np.r_[x0, 1e-7]
     scale = x0[:6].copy()
 
@@ -545,7 +552,7 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
 
 
 def scan_z(functional, nbar: float, Zs, **kw) -> tuple:
-    """Minimise at each Z of ``Zs``; returns (best Layer, {Z: e_ETF + shell}) (§2.6 step 3)."""
+    """Minimise at each Z of ``Zs``; returns (best Layer, {Z: e_ETF + shell})."""
     results = {}
     best = None
     for Z in Zs:

@@ -1,10 +1,12 @@
 """Extended Thomas–Fermi kinetic and spin-current densities in spherical symmetry.
 
-Orders 0, 2 and 4 with position-dependent effective mass and spin–orbit, crust-composition.md
-§2.3: Brack, Guet & Håkansson, Phys. Rep. 123, 275 (1985), in the form coded in
-``mgeshelley/etfFinal`` (``calc_tau_4_no_spin``, ``calc_tau_4_so``, ``calc_J_4_q``)
-[transcribed]. The local 4th-order form is used (it is what U_q needs); its equality with the
-integrated form (partial integration) is tested in ``tests/test_crust_etf.py``.
+Orders 0, 2 and 4 with position-dependent effective mass and spin–orbit: Brack, Guet &
+Håkansson, Phys. Rep. 123, 275 (1985), in the local form of the public code
+``mgeshelley/etfFinal`` (``calc_tau_4_no_spin``, ``calc_tau_4_so``, ``calc_J_4_q``), whose
+expressions were transcribed (``docs/physics/crust-composition.md``, "ETF kinetic and
+spin-current densities"). The local 4th-order form is used (it is what U_q needs); its
+equality with the integrated form (partial integration) is tested in
+``tests/test_crust_etf.py``.
 
 Notation per species q: n ≡ n_q, f ≡ f_q = M_q/M*_q, h ≡ ħ²/2M_q, K = (3π²)^{-2/3},
 A ≡ n + n_q (so W_q = (W0/2) A' r̂), primes = d/dr. Inputs are jets (:mod:`.jets`).
@@ -24,7 +26,7 @@ _TF = 0.6 * (3.0 * np.pi**2) ** (2.0 / 3.0)
 
 
 def effective_mass_ratio_jets(functional, nn, np_):
-    """Jets of f_n, f_p (M_q/M*_q) from the density jets (crust-composition.md §2.2)."""
+    """Jets of f_n, f_p (M_q/M*_q) from the density jets (effective mass of CGP 2009 App. A)."""
     p = get_functional(functional)
     _, _, t2c, t2d = _t2(p)
     n = nn + np_

@@ -1,6 +1,6 @@
 """Radial Taylor jets: a function together with its first four r-derivatives.
 
-The 4th-order ETF densities (crust-composition.md §2.3) need derivatives up to order 4 of
+The 4th-order ETF densities (:mod:`.etf`) need derivatives up to order 4 of
 the nucleon densities n_q(r) and of the effective-mass ratios f_q(r) = B_q/(ħ²/2M_q), which
 are nonlinear functions of n_n, n_p. Carrying every quantity as a jet ``(F, F', F'', F''', F'''')``
 with exact product (Leibniz) and composition (Faà di Bruno) rules gives those derivatives

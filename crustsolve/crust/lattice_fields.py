@@ -1,12 +1,12 @@
 """Periodic mean fields of a crust layer on the conventional cube of a bcc or fcc lattice.
 
-Recipe (crust-composition.md §6 option (a); crust-superfluidity.md §3.1–3.2):
+Recipe (``docs/physics/crust-composition.md``, "Periodic fields of a layer"):
 
 1. Radial 4th-order ETF solution of the WS cell (:func:`.composition.radial_solution`):
    cluster parts Δn_q = n_q − n_Bq, Δτ_q = τ_q − τ_q(R) and the spin current J_q(r) r̂.
 2. Superpose them on the lattice sites and their periodic images,
    X(x) = X_B + Σ_T ΔX(|x − T|) (CCH 2005 eq. 4.2 form); exact wherever the clusters do not
-   overlap, which holds at all Z = 40 densities up to the last few layers (§1.2). τ and J are
+   overlap, which holds at all Z = 40 densities except perhaps the last few layers. τ and J are
    superposed (they are nonlinear functionals of n, so this is the "superpose the ETF
    solution" variant).
 3. ∇n_q, Δn_q and ∇·J_q: by default the superposition of the exact radial derivatives
@@ -43,7 +43,7 @@ SITES = MappingProxyType({
     "fcc": ((0.0, 0.0, 0.0), (0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0))})
 
 #: Radial table: points and inner radius (the 4th-order ETF terms carry 1/r; the Onsi profile
-#: has a cusp at r = 0 weighted by e^{-C/a}, §1.3: the 1/r^k terms blow up only for r < 0.05 fm
+#: has a cusp at r = 0 weighted by e^{-C/a}: the 1/r^k terms blow up only for r < 0.05 fm
 #: (checked: U_n(0.05..0.5 fm) flat to 7 keV at n̄ = 0.03); values inside r_min are clamped).
 _RADIAL_TABLE_POINTS = 8000
 _R_MIN = 0.1
@@ -230,7 +230,8 @@ def build_fields(layer: Layer, *, lattice: Optional[str] = None, spacing: Option
         "e_etf_MeV": repr(layer.e_etf), "mu_n_minus_mnc2_MeV": repr(layer.mu_n),
         **{f"profile_{k}": repr(v) for k, v in pp.items()},
         "method": ("superposed radial ETF solution (n, tau, J) on sites + periodic images; "
-                   f"{derivatives} derivatives; U_n = dE/dn_n (crust-composition.md §2.2, §6a)"),
+                   f"{derivatives} derivatives; U_n = dE/dn_n "
+                   "(docs/physics/crust-composition.md, periodic fields)"),
         "current_field": "I = 0 (static ground state); couplings C_plus, C_minus stored",
         "pairing": pair_desc,
         "coulomb": "not in U_n (neutrons)",

@@ -3,10 +3,10 @@
     n_q(r) = n_Bq + n_Λq f_q(r),
     f_q(r) = 1 / (1 + exp[((C_q − R)/(r − R))² − 1] · exp[(r − C_q)/a_q]),   0 ≤ r < R
 
-(Onsi et al., PRC 77, 065805 (2008); form verified numerically against a Brussels-code
-output and against every row of the Pearson et al. 2018 BSk24 table —
-crust-composition.md §1.1). f_q and all its derivatives vanish at r = R, so the density
-joins the background n_Bq smoothly. Lengths in fm, densities in fm⁻³.
+(Onsi et al., PRC 77, 065805 (2008); the form reproduces the Z, N, A columns of every row of
+the Pearson et al. 2018 BSk24 table, ``tests/test_crust_profiles.py``). f_q and all its
+derivatives vanish at r = R, so the density joins the background n_Bq smoothly. Lengths in fm,
+densities in fm⁻³.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ..errors import InputError
 from .jets import compose
 
 #: Above this value of the exponent g(r) the profile f = 1/(1 + e^g) is set to 0 with all its
-#: derivatives (e^-700 ≈ 1e-304): avoids overflow in e^g near r → R (crust-composition.md §2.3).
+#: derivatives (e^-700 ≈ 1e-304): avoids overflow in e^g near r → R.
 _G_CUT = 700.0
 
 
@@ -87,7 +87,7 @@ class OnsiProfile:
         return shape_integral(self.C, self.a, self.R, npts)
 
     def cluster_number(self, npts: int = 4000) -> float:
-        """Nucleons above the background, 4π n_Λ I (Brussels' Z_cl / N_cl; §1.2)."""
+        """Nucleons above the background, 4π n_Λ I (Brussels' Z_cl / N_cl)."""
         return 4.0 * np.pi * self.n_lambda * self.shape_integral(npts)
 
     def number(self, npts: int = 4000) -> float:

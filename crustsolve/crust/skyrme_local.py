@@ -1,8 +1,9 @@
 """Local (inhomogeneous) Skyrme/BSk energy density and mean fields beyond uniform matter.
 
 :mod:`crustsolve.functional` supplies the bulk terms (C^n_t, C^τ_t, B_q). This module adds,
-from crust-composition.md §2.1–2.2 (form of Chamel, Goriely & Pearson, PRC 80, 065804 (2009),
-as coded in ``mgeshelley/etfFinal`` ``eval_skyrme_energy_density`` [transcribed]):
+in the form of Chamel, Goriely & Pearson, PRC 80, 065804 (2009), as coded in
+``mgeshelley/etfFinal`` ``eval_skyrme_energy_density`` (expressions transcribed; formulas in
+``docs/physics/crust-composition.md``, "Energy of a cell"):
 
 * the gradient terms (t1, t2, t4, t5 with their n^β, n^γ dependences),
 * the spin–orbit term Σ_q J_q·W_q with W_q = (W0/2)∇(n + n_q) (no J² terms for BSk/SLy4),
@@ -43,7 +44,7 @@ def _t2(p):
 
 
 def energy_density(functional, n_n, n_p, tau_n, tau_p, grad_n, grad_p, J_n=None, J_p=None):
-    """Skyrme energy density E_Sky (MeV fm⁻³, rest mass excluded), crust-composition.md §2.1.
+    """Skyrme energy density E_Sky (MeV fm⁻³, rest mass excluded).
 
     ``grad_q`` = ∇n_q and ``J_q`` (spin-current vector) carry a leading component axis.
     J_q = None drops the spin–orbit energy.
@@ -80,7 +81,7 @@ def energy_density(functional, n_n, n_p, tau_n, tau_p, grad_n, grad_p, J_n=None,
 
 
 def effective_mass_ratios(functional, n_n, n_p):
-    """(f_n, f_p) with f_q = M_q/M*_q = B_q/(ħ²/2M_q) (crust-composition.md §2.2)."""
+    """(f_n, f_p) with f_q = M_q/M*_q = B_q/(ħ²/2M_q)."""
     p = get_functional(functional)
     B_n, B_p = effective_mass_fields(p, n_n, n_p)
     return B_n / p.hbar2_2m_n, B_p / p.hbar2_2m_p
@@ -88,12 +89,12 @@ def effective_mass_ratios(functional, n_n, n_p):
 
 def mean_field(functional, species, n_n, n_p, tau_n, tau_p, grad_n, grad_p, lap_n, lap_p,
                divJ_n=0.0, divJ_p=0.0):
-    """Central field U_q = δE/δn_q at fixed τ, J (MeV), crust-composition.md §2.2.
+    """Central field U_q = δE/δn_q at fixed τ, J (MeV): the Euler–Lagrange derivative of
+    :func:`energy_density`.
 
-    ``species`` is "n" or "p"; Coulomb is not included (add it for protons). The formula
-    was checked in the physics reference by a symbolic Euler–Lagrange derivative; here it is
-    tested against a finite-difference functional derivative and, in the uniform limit,
-    against :func:`crustsolve.functional.mean_fields`.
+    ``species`` is "n" or "p"; Coulomb is not included (add it for protons). Tested against a
+    finite-difference functional derivative of the discretised energy and, in the uniform
+    limit, against :func:`crustsolve.functional.mean_fields`.
     """
     p = get_functional(functional)
     _, _, t2c, t2d = _t2(p)

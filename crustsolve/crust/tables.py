@@ -5,7 +5,7 @@ MNRAS 481, 2994 (2018), as distributed in ``jeromemargueron/nucleardatapy``
 (``version-1.0/nucleardatapy/data/crust/2018-PCPFDDG-BSK*.dat``). Those files are licensed
 CC BY-NC-ND 4.0 and are **never shipped with crustsolve**: the user gives their path.
 Column map (1-based; established by reproducing the Z, N, A columns from the profile
-integrals, crust-composition.md §3.1):
+integrals; ``docs/physics/crust-composition.md``, "Published tables"):
 
  1 n̄ · 2 Z · 3 Y_e · 4 N · 5 A · 6 R_cell · 7 ⟨(n−n̄)²⟩/n̄² · 8 P · 9 e_ETF · 10 e_ETFSI ·
  11 ρ · 12 flag (1 ETFSI integer Z, 0 ETF-only) · 13 E_SI/A · 14 E_pair/A · 15 μ_p−m_pc² ·
@@ -35,7 +35,7 @@ COLUMNS = MappingProxyType({
     "mu_n": 15, "mu_e": 16, "a_p": 17, "C_p": 18, "a_n": 19, "C_n": 20, "n_lambda_p": 21,
     "n_lambda_n": 22, "n_B_p": 23, "n_B_n": 24, "Z_cl": 25, "N_cl": 26, "A_cl": 27})
 
-#: sha256 of the published files (README of the shared reference data): provenance only.
+#: sha256 of the published files as distributed by nucleardatapy: provenance only.
 KNOWN_SHA256 = MappingProxyType({
     "77d3032dbdbc053bb3b0f1651861c67a2bfe1cff6549b485eec1c1416d6b137f": "BSk24",
     "4afadadf9589d612cc6963d375f4bd74b9f736df0b01076dcaebf33e35badb32": "BSk22",
@@ -87,7 +87,7 @@ class CompositionTable:
                  rel_tol: float = 1e-4) -> Layer:
         """Layer at ``nbar``: the row itself if one matches to ``rel_tol``, otherwise monotone
         cubic (PCHIP) interpolation in ln n̄ of A, n_Bn, n_Λn, C_n, a_n, n_Λp, C_p, a_p, n_Bp
-        between rows of the same Z (crust-composition.md §5, fallback F0), with n_Λp and n_Bn
+        between rows of the same Z, with n_Λp and n_Bn
         renormalised so the cell holds exactly Z protons and A − Z neutrons."""
         from scipy.interpolate import PchipInterpolator  # noqa: PLC0415
         nb = self.column("nbar")

@@ -7,9 +7,9 @@ PRC 88, 024308 (2013)); x₂ alone is never needed.
 Units: t₀ MeV fm³; t₁, t₂, t₂x₂ MeV fm⁵; t₃ MeV fm^(3+3α); t₄ MeV fm^(5+3β);
 t₅ MeV fm^(5+3γ); W₀ MeV fm⁵.
 
-Sources and how far they were checked are in ``shared/physics/core-entrainment.md``
-§2.5 and in each set's ``source`` field; the saturation properties they imply are
-tested against the publications in ``tests/test_functional.py``.
+Sources and how far they were checked are in each set's ``source`` field and in
+``docs/physics/core-entrainment.md`` ("Parameter sets"); the saturation properties they
+imply are tested against the publications in ``tests/test_functional.py``.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class PairingParameters:
     strength; ``f_*`` are the renormalisation factors f_q^± for even (+) / odd (−)
     nucleon numbers in nuclei; ``kappa_*`` the gradient-pairing coefficients
     (MeV fm⁸, BSk30–32 only). The infinite-matter gap formula built on them is *not*
-    implemented: its fitting functions are unverified (core-entrainment.md §11.5).
+    implemented: its fitting functions have not been checked against the papers
+    (``docs/physics/core-entrainment.md``, "Parameter sets").
     """
 
     eps_lambda: Optional[float] = None
@@ -97,9 +98,8 @@ class SkyrmeParameters:
 
 _GCP2013 = ("S. Goriely, N. Chamel, J. M. Pearson, Phys. Rev. C 88, 024308 (2013), Table II")
 _GCP2013_DOI = "10.1103/PhysRevC.88.024308"
-_GCP2013_SRC = ("transcribed from RoqueMR/repository_phd_roque eos/bsk/parameters_bsk.yaml "
-                "(core-entrainment.md §2.5); cross-checked by reproducing the published "
-                "saturation properties")
+_GCP2013_SRC = ("transcribed from RoqueMR/repository_phd_roque eos/bsk/parameters_bsk.yaml; "
+                "cross-checked by reproducing the published saturation properties")
 
 
 def _bsk2013(name, t0, t1, t2x2, t3, t4, t5, x0, x1, x3, x4, x5, beta, W0, fn, fp):

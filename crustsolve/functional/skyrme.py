@@ -8,7 +8,7 @@ B_q = ħ²/2m_q⊕ in MeV fm², current fields I_q in MeV fm.
 
 Energy density (spin-saturated, time-odd currents kept), in the isoscalar (t=0) /
 isovector (t=1) form of Chamel, Goriely & Pearson, PRC 80, 065804 (2009), App. A
-(core-entrainment.md §2.1)::
+(``docs/physics/core-entrainment.md``, "The functional in uniform matter")::
 
     ℰ = Σ_q ħ²/2M_q τ_q + Σ_t [ C^n_t(n) n_t² + C^τ_t(n) (n_t τ_t − j_t²) ]
 
@@ -33,7 +33,7 @@ _THREE_PI2_23 = (3.0 * np.pi**2) ** (2.0 / 3.0)
 
 @dataclass(frozen=True)
 class SkyrmeCouplings:
-    """Coupling functions at total density n (CGP 2009 App. A; core-entrainment.md §2.1).
+    """Coupling functions at total density n (CGP 2009 App. A).
 
     ``C0n, C1n`` in MeV fm³; ``C0tau, C1tau`` in MeV fm⁵. ``n_dC*`` are
     n·dC/dn (same units as C), finite at n = 0.
@@ -62,7 +62,7 @@ class SkyrmeCouplings:
 def couplings(functional, n) -> SkyrmeCouplings:
     """C^n_t, C^τ_t and n dC/dn at total density ``n`` (fm⁻³; number or array).
 
-    Formulas: core-entrainment.md §2.1 (CGP 2009 App. A, with t₂x₂ as one parameter).
+    Formulas: CGP 2009 App. A, with t₂x₂ as one parameter (``docs/physics/core-entrainment.md``).
     """
     p: SkyrmeParameters = get_functional(functional)
     n = np.asarray(n, dtype=float)
@@ -100,7 +100,7 @@ def fermi_wavenumber(n_q):
 def effective_mass_fields(functional, n_n, n_p):
     """(B_n, B_p) with B_q = ħ²/2m_q⊕ = ∂ℰ/∂τ_q = ħ²/2M_q + C₊ n_q + C₋ n_q′ (MeV fm²).
 
-    core-entrainment.md §2.2 (CGP 2009; libnest ``B_q``). Arrays broadcast.
+    CGP 2009 App. A (the same expression as ``B_q`` of danielpecak/libnest). Arrays broadcast.
     """
     p = get_functional(functional)
     n_n = np.asarray(n_n, dtype=float)
@@ -115,7 +115,7 @@ def current_fields(functional, n_n, n_p, j_n, j_p):
 
     Linear in the currents, so ``j_n``, ``j_p`` may be one Cartesian component or
     arrays with a trailing vector axis (broadcast against n_q[..., None]).
-    core-entrainment.md §3.1.
+    ``docs/physics/core-entrainment.md``, "Fields".
     """
     c = couplings(functional, np.asarray(n_n, dtype=float) + np.asarray(n_p, dtype=float))
     cp, cm = c.C_plus, c.C_minus
@@ -139,7 +139,6 @@ def bulk_energy_density(functional, n_n, n_p, tau_n, tau_p, j2_n=0.0, j2_p=0.0, 
 
     ℰ = Σ_q ħ²/2M_q τ_q + Σ_t [C^n_t n_t² + C^τ_t (n_t τ_t − j_t²)]; rest mass excluded.
     Currents enter through j_q² (``j2_n``, ``j2_p``, fm⁻⁸) and j_n·j_p (``jn_dot_jp``).
-    core-entrainment.md §2.1.
     """
     p = get_functional(functional)
     n0, n1, t0, t1, j0sq, j1sq = _isospin(n_n, n_p, tau_n, tau_p, j2_n, j2_p, jn_dot_jp)
@@ -156,8 +155,8 @@ def mean_fields(functional, n_n, n_p, tau_n, tau_p, j2_n=0.0, j2_p=0.0, jn_dot_j
     U_q = 2C^n₀n + n² dC^n₀/dn + n₁² dC^n₁/dn + C^τ₀τ₀ + (n₀τ₀ − j₀²) dC^τ₀/dn
           + (n₁τ₁ − j₁²) dC^τ₁/dn ± (2C^n₁n₁ + C^τ₁τ₁)   (+ for neutrons)
 
-    This is core-entrainment.md §2.4 extended by the j² terms (they enter through
-    the density dependence of C^τ_t). In a uniform Fermi gas at rest
+    Derived from ℰ (``docs/physics/core-entrainment.md``, "Fields"), j² terms included
+    (they enter through the density dependence of C^τ_t). In a uniform Fermi gas at rest
     μ_q = M_q c² + B_q k_Fq² + U_q. The gradient/spin–orbit contributions to U_q
     in inhomogeneous matter are not included (see the module docstring).
     """

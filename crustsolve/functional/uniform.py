@@ -3,11 +3,13 @@
 Two independent routes are implemented on purpose:
 
 * :func:`energy_per_nucleon` — the closed E/A(n, η) of Chamel, Goriely & Pearson,
-  PRC 80, 065804 (2009) eq. (A13) = Pearson et al., MNRAS 481, 2994 (2018) eq. (33)
-  (core-entrainment.md §2.3), written as a sum of power laws in n so that the
+  PRC 80, 065804 (2009) eq. (A13) = Pearson et al., MNRAS 481, 2994 (2018) eq. (33),
+  written as a sum of power laws in n so that the
   pressure, incompressibility, J, L and K_sym follow analytically;
 * :func:`energy_density` — the local functional of :mod:`.skyrme` evaluated on a
-  Fermi gas; its analytic derivatives give μ_q (§2.4).
+  Fermi gas; its analytic derivatives give μ_q.
+
+Formulas: ``docs/physics/core-entrainment.md``, "The functional in uniform matter".
 
 The tests check one against the other and both against finite differences.
 Units: MeV, fm, fm⁻³; E/A excludes the rest mass, ℰ and μ_q include it.
@@ -109,7 +111,7 @@ def energy_density(functional, n_n, n_p, include_rest_mass=True):
 
 
 def chemical_potentials(functional, n_n, n_p):
-    """(μ_n, μ_p) in MeV including rest mass: μ_q = M_q c² + (ħ²/2m_q⊕) k_Fq² + U_q (§2.4)."""
+    """(μ_n, μ_p) in MeV including rest mass: μ_q = M_q c² + (ħ²/2m_q⊕) k_Fq² + U_q."""
     p = get_functional(functional)
     tau_n, tau_p = kinetic_density_fermi_gas(n_n), kinetic_density_fermi_gas(n_p)
     u_n, u_p = mean_fields(p, n_n, n_p, tau_n, tau_p)
@@ -119,15 +121,15 @@ def chemical_potentials(functional, n_n, n_p):
 
 
 def isoscalar_effective_mass(functional, n):
-    """M_s*/M at total density n: M/M_s* = 1 + (2M/ħ²) C^τ₀ n, M = (M_n+M_p)/2 (§2.2)."""
+    """M_s*/M at total density n: M/M_s* = 1 + (2M/ħ²) C^τ₀ n, M = (M_n+M_p)/2."""
     c = couplings(functional, n)
     return 1.0 / (1.0 + c.C0tau * np.asarray(n, dtype=float) / HBAR2_2MBAR)
 
 
 def isovector_effective_mass(functional, n):
-    """M_v*/M at total density n: M/M_v* = 1 + (2M/ħ²) C₋ n, M = (M_n+M_p)/2 (§2.2).
+    """M_v*/M at total density n: M/M_v* = 1 + (2M/ħ²) C₋ n, M = (M_n+M_p)/2.
 
-    Υ of the entrainment closed form is M/M_v*(n) (core-entrainment.md §3.2).
+    Υ of the entrainment closed form is M/M_v*(n) (``docs/physics/core-entrainment.md``).
     """
     c = couplings(functional, n)
     return 1.0 / (1.0 + c.C_minus * np.asarray(n, dtype=float) / HBAR2_2MBAR)

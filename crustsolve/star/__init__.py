@@ -4,7 +4,7 @@ TOV structure for a unified equation of state consistent with a Skyrme/BSk
 functional (core from the functional in β-equilibrium, crust from the Pearson et
 al. 2018 fits), Hartle's moment of inertia, and the two-fluid slow-rotation
 frame-dragging problem giving Ĩ_X, ε̃_X, the Lense–Thirring couplings ε^LT_XY and
-I_XY/I_X (core-entrainment.md §7; issue #9). Independent of PETSc. Modules:
+I_XY/I_X (``docs/physics/star.md``). Independent of PETSc. Modules:
 
 * :mod:`.gr_units` — G, c, M☉ and the MeV fm⁻³ ↔ km⁻² conversions;
 * :mod:`.pearson2018` — Pearson et al. (2018) analytic unified-EoS fits (crust);

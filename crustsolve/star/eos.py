@@ -12,10 +12,10 @@ the two-fluid models need, for the neutron ("n") and "proton" ("p": every charge
 particle, plus the whole crust) fluids:
 
 * ``neutron_fraction(h)`` x_n = n_n μ_n / (ε + P), so that the slow-rotation sources are
-  n_X μ_X = x_X (ε + P) with x_p = 1 − x_n (core-entrainment.md §7.2: at T = 0 in
-  β-equilibrium μ_n = μ_p + μ_e, hence n_n μ_n + n_p (μ_p + μ_e) = ε + P);
+  n_X μ_X = x_X (ε + P) with x_p = 1 − x_n (at T = 0 in β-equilibrium μ_n = μ_p + μ_e,
+  hence n_n μ_n + n_p (μ_p + μ_e) = ε + P; ``docs/physics/star.md``);
 * ``entrainment(h)`` → (ε_n, ε_p), the Prix/Andersson entrainment parameters of
-  core-entrainment.md §5, which satisfy ε_n n_n μ_n = ε_p n_p μ_p (= 2α).
+  :func:`crustsolve.core.parametrisations`, which satisfy ε_n n_n μ_n = ε_p n_p μ_p (= 2α).
 
 Implementations:
 
@@ -43,8 +43,8 @@ from . import pearson2018
 from .gr_units import MEV_FM3_TO_KM2
 
 #: Crust–core transition densities n_cc (fm⁻³) of the unified BSk EoSs without pasta:
-#: Shchechilin et al., PRC 108, 025805 (2023), as transcribed in core-entrainment.md §2.5
-#: (BSk22 0.071, BSk24 0.081 fm⁻³; BSk25/26 are not transcribed there, so a value must be
+#: Shchechilin et al., PRC 108, 025805 (2023), from a third-party transcription
+#: (BSk22 0.071, BSk24 0.081 fm⁻³; no transcription for BSk25/26, so a value must be
 #: passed explicitly for them).
 CRUST_CORE_TRANSITION = {"BSk22": 0.071, "BSk24": 0.081}
 
@@ -285,7 +285,7 @@ class CorePoint:
 
 
 def core_point(functional, n) -> CorePoint:
-    """ε, P, μ_n, y_p and ε_n, ε_p of the core at density ``n`` from helper-1's core API.
+    """ε, P, μ_n, y_p and ε_n, ε_p of the core at density ``n`` from :mod:`crustsolve.core`.
 
     Uses :func:`crustsolve.core.beta_equilibrium` (npeμ, no electron exchange),
     :func:`crustsolve.functional.energy_density` and the T = 0 entrainment matrix with a
@@ -317,11 +317,11 @@ def unified_eos(functional="BSk24", *, transition_density=None, core_eos="functi
     * Crust (n̄ < n_cc): Pearson et al. MNRAS 481, 2994 (2018) analytic fits
       (:mod:`.pearson2018`) — the unified ETFSI EoS computed with the same functional.
       Everything in the crust belongs to the "p" fluid (neutron fluid restricted to the
-      core, core-entrainment.md §7.4); no crust entrainment.
+      core); no crust entrainment.
     * Core (n̄ ≥ n_cc): ``core_eos="functional"`` (default) — npeμ matter in
       β-equilibrium from the functional itself (:func:`core_point`);
-      ``"pearson-fit"`` — the Pearson fits for ε and P (as in core-entrainment.md §7.4),
-      with the composition and entrainment still from the functional.
+      ``"pearson-fit"`` — the Pearson fits for ε and P, with the composition and
+      entrainment still from the functional.
     * The boundary is at the pressure of the core at n_cc
       (``transition_density``, default :data:`CRUST_CORE_TRANSITION`); the crust fit is
       used up to the density where it reaches that pressure, so P is continuous and

@@ -15,10 +15,8 @@ Sources:
 * nominal solar mass parameter (GM)☉ = 1.327 124 4×10²⁰ m³ s⁻² — IAU 2015
   Resolution B3 (Prša et al., AJ 152, 41 (2016)); M☉ = (GM)☉/G.
 
-Derived values (checked in the tests against the numbers quoted in
-core-entrainment.md §1): 1 MeV fm⁻³ × G/c⁴ = 1.3238×10⁻⁶ km⁻² (the 1.3234 quoted in
-core-entrainment.md §1 is 3×10⁻⁴ low);
-GM☉/c² = 1.476 625 km; I[g cm²] = I[km³] × 1.3466×10⁴³.
+Derived values (checked in the tests against hand evaluations): 1 MeV fm⁻³ × G/c⁴ =
+1.3238×10⁻⁶ km⁻²; GM☉/c² = 1.476 625 km; I[g cm²] = I[km³] × 1.3466×10⁴³.
 """
 from __future__ import annotations
 

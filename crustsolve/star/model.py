@@ -8,8 +8,8 @@ Public API (units: M☉, km, g cm²):
 * :func:`star_from_central_enthalpy` — the underlying one-star solver (any EoS of
   :mod:`.eos`, e.g. polytropes for checks).
 
-Definitions (core-entrainment.md §7.1, index order ε^LT_XY = weight of fluid X,
-coefficient of Ω_Y):
+Definitions (``docs/physics/star.md``, "Two-fluid slow rotation"; index order
+ε^LT_XY = weight of fluid X, coefficient of Ω_Y):
 
     I_X = Ĩ_X (1 − ε^LT_XX − ε^LT_XY),   I_XY = Ĩ_X (ε̃_X − ε^LT_XY),
     I_XY / I_X = (ε̃_X − ε^LT_XY) / (1 − ε^LT_XY − ε^LT_XX).

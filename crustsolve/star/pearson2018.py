@@ -18,12 +18,12 @@ itself in β-equilibrium (:mod:`crustsolve.star.eos`).
 
 Provenance of the numbers: the Table C1/C2 coefficients were transcribed from the
 public repository ``RoqueMR/repository_phd_roque`` (``eos/bsk/parameters_bsk.yaml``,
-which cites the paper). They were checked here by (i) the BSk24 composition fit
-Table C7 in the same file equals the one quoted in core-entrainment.md §9.2, and
-(ii) the fitted P(n̄) and e(n̄) reproduce the BSk24 ETFSI inner-crust table of the same
-paper (``shared/data/etfsi-pearson2018``) to 2.1 % at worst (rms < 1 %) in P and
-0.15 MeV in e, i.e. within the fit's own accuracy (``tests/test_star_eos.py``,
-skipped when the table is absent).
+which cites the paper). They were checked here: (i) the BSk24 composition fit (Table C7)
+in the same file agrees with an independent transcription of that table; (ii) the fitted
+P(n̄) and e(n̄) reproduce the BSk24 ETFSI inner-crust table of the same paper to 2.1 % at
+worst (rms < 1 %) in P and 0.15 MeV in e, i.e. within the fit's own accuracy
+(``tests/test_star_eos.py``, which reads the table from ``CRUSTSOLVE_ETFSI_DIR`` and is
+skipped without it).
 """
 from __future__ import annotations
 

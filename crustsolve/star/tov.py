@@ -18,8 +18,9 @@ s_max = √h_c, so no surface search is needed. ν follows in closed form,
 s₀ come from the centre expansion r² = 3(h_c − h)/[2π(ε_c + 3P_c)], m = 4πε_c r³/3
 (Lindblom 1992). The crust–core boundary h_t is an integration node.
 
-**Rotation** (Hartle, ApJ 150, 1005 (1967), generalised to two fluids as in
-core-entrainment.md §7.2): with j = e^{−(ν+λ)/2} and ω = Ω_n ŵ_n + Ω_p ŵ_p,
+**Rotation** (Hartle, ApJ 150, 1005 (1967), generalised to two fluids; derivation in
+``docs/physics/star.md``, "Two-fluid slow rotation"): with j = e^{−(ν+λ)/2} and
+ω = Ω_n ŵ_n + Ω_p ŵ_p,
 
     (1/r⁴) d/dr (r⁴ j dŵ_X/dr) = −16π e^{(λ−ν)/2} [n_X μ_X − (ε + P) ŵ_X],
     ŵ_X′(0) = 0,   ŵ_X(R) + (R/3) ŵ_X′(R) = 0,
@@ -30,8 +31,8 @@ the surface condition. φ_X = r⁴ j ŵ_X′ is the second unknown. The quadratu
     Ĩ_X = (8π/3)∫ r⁴ e^{(λ−ν)/2} n_X μ_X dr,   ε̃_X Ĩ_X = (8π/3)∫ r⁴ e^{(λ−ν)/2} ε_X n_X μ_X dr,
     ε^{LT}_{XY} Ĩ_X = (8π/3)∫ r⁴ e^{(λ−ν)/2} n_X μ_X ŵ_Y dr
 
-(core-entrainment.md §7.1, from LORENE's implementation of Sourie et al., MNRAS 464,
-4641 (2017), eqs. C5–C7) are integrated as extra ODE components. The whole linear
+(LORENE's implementation of Sourie et al., MNRAS 464, 4641 (2017), eqs. C5–C7, translated
+to these coordinates) are integrated as extra ODE components. The whole linear
 system is advanced with the classical 4th-order Runge–Kutta method on a uniform grid
 in s (``n_radial`` steps, shared between core and crust in proportion to their radial
 extent, so the crust–core boundary, where n_n μ_n and ε jump, is a grid node); the first step, from the centre, uses the centre expansion
@@ -151,8 +152,8 @@ class RotationSolution:
     """Slow-rotation two-fluid quantities of a :class:`TOVSolution` (geometric units, km³).
 
     ``I_tilde_n``, ``I_tilde_p`` — Ĩ_X; ``eps_tilde_n``, ``eps_tilde_p`` — ε̃_X;
-    ``eps_lt`` — ((ε^LT_nn, ε^LT_np), (ε^LT_pn, ε^LT_pp)), index order of
-    core-entrainment.md §7.1 (ε^LT_XY: weight of fluid X, coefficient of Ω_Y);
+    ``eps_lt`` — ((ε^LT_nn, ε^LT_np), (ε^LT_pn, ε^LT_pp)), crustsolve's index order
+    (ε^LT_XY: weight of fluid X, coefficient of Ω_Y; ``docs/physics/star.md``);
     ``I_hartle`` — J/Ω for rigid rotation from the exterior solution;
     ``I_sum`` — Σ_X Ĩ_X(1 − ε^LT_XX − ε^LT_XY) (equals I_hartle up to the grid error);
     ``omega_c`` — ω(0)/Ω for rigid rotation; ``n_radial``, ``n_core_steps``,
