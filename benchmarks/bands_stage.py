@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stage benchmark of issue #4: time and memory per k-point, Krylov–Schur vs SciPy ARPACK.
+"""Band-stage benchmark: time and memory per k-point, Krylov–Schur vs SciPy ARPACK.
 
 For each grid (default 24³ and 32³) and band count (default 200 and 500) the same Bloch
 Hamiltonian (FD of the default order, periodic Gaussian wells on a bcc lattice in a 30 fm cube, a
@@ -227,7 +227,7 @@ def main(argv=None) -> int:
 
 
 def _write(args, cases, seconds, complete) -> None:
-    result = {"benchmark": "bands_stage", "issue": 4, "quick": bool(args.quick),
+    result = {"benchmark": "bands_stage", "quick": bool(args.quick),
               "complete": complete, "ranks": 1, "machine": machine_info(), "cases": cases,
               "total_seconds": seconds,
               "notes": "one serial k-point solve per subprocess; time = EPSSolve/eigsh wall "

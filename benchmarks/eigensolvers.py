@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Eigensolver benchmark of issue #8: crustsolve Chebyshev vs the solvers users would pick.
+"""Eigensolver benchmark: crustsolve's Chebyshev solver vs the solvers users would pick.
 
 For each grid the same Bloch Hamiltonian (order-8 staggered FD by default) is built from a
 field file (``--field``, a :class:`crustsolve.bands.Fields` HDF5 file, e.g. a BSk24 layer
@@ -520,7 +520,7 @@ def main(argv=None):
     from mpi4py import MPI  # noqa: PLC0415
 
     comm = MPI.COMM_WORLD
-    report = {"benchmark": "eigensolvers (issue #8)",
+    report = {"benchmark": "eigensolvers",
               "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "machine": _machine(comm), "args": vars(args),
               "caveat": ("timings on a shared, loaded machine are indicative only; "

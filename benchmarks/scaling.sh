@@ -1,5 +1,5 @@
 #!/bin/bash
-# 1 → 2 rank scaling of `crustsolve bands --solver chebyshev` in both layouts (issue #8):
+# 1 → 2 rank scaling of `crustsolve bands --solver chebyshev` in both layouts:
 # 1 rank, 2 ranks as 2 k-groups, 2 ranks as one k-group (domain decomposition). Writes
 # benchmarks/out/scaling.json (wall times, efficiencies, max |ΔE| against the 1-rank run).
 #

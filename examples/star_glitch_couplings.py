@@ -1,4 +1,4 @@
-"""Global entrainment of a slowly rotating neutron star with the Python API (issue #9).
+"""Global entrainment of a slowly rotating neutron star with the Python API (docs/physics/star.md).
 
 Run:  python examples/star_glitch_couplings.py
 

@@ -480,7 +480,7 @@ def test_bad_input():
 
 @pytest.mark.mpi
 def test_bloch_hamiltonian_bcc_wells():
-    """On the project's Hamiltonian (helper 4a): bcc Gaussian wells, order 4, 10³ grid."""
+    """On crustsolve's BlochHamiltonian: bcc Gaussian wells, order 4, 10³ grid."""
     from crustsolve.bands import BlochHamiltonian, Fields, Grid, gather_dense
 
     grid = Grid(n=10, a=12.0, comm=MPI.COMM_WORLD)

@@ -1,4 +1,4 @@
-"""Fields container, HDF5 field files and the Grid layout (issue #4)."""
+"""Fields container, HDF5 field files (``docs/field-file-schema.md``) and the Grid layout."""
 from __future__ import annotations
 
 import dataclasses

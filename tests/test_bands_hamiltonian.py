@@ -1,4 +1,4 @@
-"""FD Bloch Hamiltonian (issue #4, DESIGN §4 levels 3–4).
+"""FD Bloch Hamiltonian: the checks listed in ``docs/numerics.md``, "Checks in the test suite".
 
 Tests marked ``mpi`` are collective and pass at any communicator size (they compare the
 gathered matrices with the serial numpy reference, which every rank computes identically).

@@ -1,4 +1,4 @@
-"""Stencil coefficients (issue #4, DESIGN §4 level 3): known values, generality, order."""
+"""Stencil coefficients (``docs/numerics.md``, "Stencils"): known values, generality, order."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +17,7 @@ def test_known_second_and_fourth_order_values():
     np.testing.assert_allclose(a, [-1.0, 1.0], atol=1e-15)
     offs, a = stencils.staggered_derivative(4)
     assert offs.tolist() == [-1, 0, 1, 2]
-    # (f_{j-1} - 27 f_j + 27 f_{j+1} - f_{j+2}) / 24h  (solvers-parallel-conventions.md §2)
+    # (f_{j-1} - 27 f_j + 27 f_{j+1} - f_{j+2}) / 24h, the standard 4th-order staggered derivative
     np.testing.assert_allclose(a, np.array([1, -27, 27, -1]) / 24, atol=1e-15)
     np.testing.assert_allclose(stencils.half_point_interpolation(2)[1], [0.5, 0.5], atol=1e-15)
     np.testing.assert_allclose(stencils.half_point_interpolation(4)[1],

@@ -1,7 +1,7 @@
 """``crustsolve bands`` end to end, the k-group driver and the memory estimate.
 
-Reference energies come from a dense numpy diagonalisation of the gathered matrix of helper
-4a's BlochHamiltonian on COMM_SELF — independent of the eigensolver, driver and layout code
+Reference energies come from a dense numpy diagonalisation of the gathered matrix of the
+BlochHamiltonian on COMM_SELF — independent of the eigensolver, driver and layout code
 under test.
 """
 from __future__ import annotations

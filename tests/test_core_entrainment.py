@@ -3,7 +3,8 @@
 Expected values are identities (Galilean sum rules, determinants, conversions between
 parametrisations), independent routes through the functional (C₋ form, Landau masses,
 current fields), a published composition fit (Pearson et al. 2018) and an independent
-computation (core-entrainment.md §9.2, made outside this package).
+computation made outside this package (``docs/physics/core-entrainment.md``, "Checks in the
+test suite").
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def test_galilean_sum_rules_symmetry_determinant(name, n, y):
 @pytest.mark.parametrize("name", available_functionals())
 @pytest.mark.parametrize("n,y", STATES)
 def test_closed_form_equals_c_minus_form_and_landau_masses(name, n, y):
-    """ρ_np = −(2m²/ħ²) C₋ n_n n_p; Υ from the two Landau masses (§3.2)."""
+    """ρ_np = −(2m²/ħ²) C₋ n_n n_p; Υ from the two Landau masses."""
     n_n, n_p = _matter(n, y)
     mat = entrainment_matrix_t0(name, n_n, n_p)
     c_minus = float(couplings(name, n).C_minus)
@@ -118,7 +119,7 @@ def test_parametrisation_identities(name, n, y):
     mat = entrainment_matrix_t0(name, n_n, n_p)
     q = parametrisations(mat)
     ups, x_n, x_p = mat.upsilon, n_n / n, n_p / n
-    # identities between parametrisations (core-entrainment.md §5)
+    # identities between parametrisations (docs/physics/core-entrainment.md, "Parametrisations")
     assert mat.rho_n * q.eps_n == pytest.approx(mat.rho_p * q.eps_p, rel=1e-12)
     assert -mat.rho_pn / mat.rho_pp == pytest.approx(q.eps_p / (1 - q.eps_n), rel=1e-12)
     assert n_n * (M - M * q.dynamical_mass_n) == pytest.approx(n_p * (M - M * q.dynamical_mass_p),
@@ -154,7 +155,7 @@ def test_carter_k_reproduces_momenta(n, y):
 
 def test_transport_velocities_and_doppler_velocity():
     """v_q from ρ̂ equals V_q + (Υ−1)x_q′(V_q − V_q′) and the quasiparticle Doppler velocity
-    𝕧_q = (m/m_q⊕)V_q + I_q/ħ built from the functional's current fields (§3.1, §3.3).
+    𝕧_q = (m/m_q⊕)V_q + I_q/ħ built from the functional's current fields.
 
     SLy4 uses a common kinetic mass, so its m_q⊕ and the entrainment mass agree.
     """
@@ -209,7 +210,7 @@ def test_pure_neutron_matter_has_no_entrainment(name):
 
 @pytest.mark.parametrize("n,y", STATES[:4])
 def test_unequal_masses_variant(n, y):
-    """§3.4 closed form = matrix formula at Y = 0; sum rule broken by (m_n − m_p)/m_p."""
+    """Bare-mass closed form = matrix formula at Y = 0; sum rule broken by (m_n − m_p)/m_p."""
     n_n, n_p = _matter(n, y)
     mat = entrainment_matrix_t0("BSk24", n_n, n_p, masses="bare")
     assert (mat.m_n_c2, mat.m_p_c2) == (M_N_C2, M_P_C2)
@@ -231,7 +232,7 @@ def test_unequal_masses_variant(n, y):
     (1.00, 0.34139, 3.256, -0.50723, 0.5437, 0.2365),
 ])
 def test_bsk24_against_reference_table(n, yp, ups, rho_np, mstar_p, eps_n):
-    """Independent computation of core-entrainment.md §9.2 (not a published table)."""
+    """Independent computation made outside this package (not a published table)."""
     r = core_entrainment("BSk24", n).as_record()
     assert r["y_p"] == pytest.approx(yp, abs=1e-5)
     assert r["Upsilon"] == pytest.approx(ups, abs=1e-3)

@@ -4,7 +4,7 @@ Checks against analytic limits of weak-coupling BCS (Ginzburg–Landau and
 low-temperature asymptotics), the analytic gapless T = 0 Yosida function, the
 T = 0 closed form, decoupling of a normal species, Leggett's single-species
 result, and an independent self-consistent solution of the current equations of
-core-entrainment.md §4.1 built from the functional's current fields.
+``docs/physics/core-entrainment.md`` built from the functional's current fields.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_bcs_gap_low_temperature_limit():
 @pytest.mark.parametrize("t,ratio,y", [(0.3, 0.99712, 0.01824), (0.5, 0.95688, 0.16596),
                                        (0.7, 0.82877, 0.44629), (0.9, 0.52634, 0.80405)])
 def test_bcs_table(t, ratio, y):
-    """Independent computation, core-entrainment.md §4.4 (5 digits)."""
+    """Independent computation made outside this package (5 digits)."""
     assert bcs_gap_ratio(t) == pytest.approx(ratio, abs=1e-5)
     assert yosida(t, ratio * GAP_TO_TC) == pytest.approx(y, abs=1e-5)
 
@@ -194,7 +194,7 @@ def test_two_decoupled_species_are_each_leggett():
 
 
 def _matrix_by_iteration(name, n_n, n_p, y_n, y_p):
-    """Independent route: iterate the physical current equations of §4.1 to self-consistency.
+    """Independent route: iterate the physical current equations to self-consistency.
 
     j_q = n_q Q_q − n_q (m_q⊕/ħ) 𝒴_q 𝕧_q,  𝕧_q = ħQ_q/m_q⊕ + I_q(j)/ħ,
     ρ_q = (m/m_q⊕) ħ j_q + m n_q I_q/ħ, with I_q from the functional's current fields.
@@ -228,7 +228,7 @@ def test_matrix_formula_equals_self_consistent_currents(y_n, y_p):
 
 
 def test_bsk24_finite_t_reference_example():
-    """Independent computation, core-entrainment.md §4.4: BSk24 β-eq. 0.16 fm⁻³, neutrons at
+    """Independent computation made outside this package: BSk24 β-eq. 0.16 fm⁻³, neutrons at
     T = 0, protons at T/T_cp = 0.5 (𝒴_p = 0.16596)."""
     tc_p = 0.1
     pt = core_entrainment("BSk24", 0.16, temperature=0.5 * tc_p, tc_p=tc_p, gap_n=1e3)

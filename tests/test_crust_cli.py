@@ -1,4 +1,4 @@
-"""``crustsolve layer`` (issue #6): composition printout and field file."""
+"""``crustsolve layer``: composition printout and field file."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""ETF energy of a Wigner–Seitz cell and the composition minimisation (issue #6).
+"""ETF energy of a Wigner–Seitz cell and the composition minimisation.
 
 Published values: BSk24 ETFSI table of Pearson et al., MNRAS 481, 2994 (2018) (rows embedded in
 tests/test_crust_profiles.py with the citation). Expected numbers are never computed by the
@@ -24,14 +24,14 @@ def _e(i, **kw):
     return comp.cell_energy("BSk24", row["nbar"], row["Z"], neu, pro, **kw), row
 
 
-#: Rows with 3e-3 ≤ n̄ < 0.025 fm⁻³, where the issue's 1 keV target was missed (+2.79, +1.64,
-#: +1.12 keV) before the finite-proton-size Coulomb term (issue #6).
+#: Rows with 3e-3 ≤ n̄ < 0.025 fm⁻³, where point protons missed the 1 keV target (+2.79, +1.64,
+#: +1.12 keV): the finite-proton-size Coulomb term closes the gap.
 LOW_ROWS = [21, 30, 37]
 
 
 @pytest.mark.parametrize("i", LOW_ROWS + [40, 50, 60])
 def test_tabulated_profiles_energy_within_1keV(i):
-    """e_ETF of the published profiles within 1 keV/nucleon for n̄ ≥ 3e-3 fm⁻³ (issue #6).
+    """e_ETF of the published profiles within 1 keV/nucleon for n̄ ≥ 3e-3 fm⁻³.
 
     Measured with the default BSk Coulomb convention (finite proton size, r_p = 0.895 fm):
     +0.031 (3.2e-3), +0.007 (9.2e-3), +0.018 (0.021), +0.055 (0.030), +0.030 (0.0666),
@@ -53,10 +53,11 @@ def test_tabulated_profiles_energy_residuals_pinned(i):
 
 @pytest.mark.parametrize("i", [0] + LOW_ROWS)
 def test_point_proton_excess_is_the_proton_size_term(i):
-    """With point protons (the old convention, ``proton_size=False``) crustsolve exceeds the
+    """With point protons (``proton_size=False``) crustsolve exceeds the
     table by the finite-size term itself: (e_point − e_table)/(−ΔE_fs/A) = 1.007, 1.010, 1.004,
     1.017 for n̄ = 2.7e-4, 3.2e-3, 9.2e-3, 0.021 (measured). This is the evidence for the
-    convention (crust-composition.md §2.8); the old "1.01 % of E_C" was the same excess."""
+    convention (docs/physics/crust-composition.md, "Coulomb"); the excess of ≈ 1 % of E_C seen
+    with point protons is this term."""
     en, row = _e(i)
     point, _ = _e(i, proton_size=False)
     # exact: with point protons the correction is the literal 0.0
@@ -151,7 +152,8 @@ def test_energy_parts_add_up_and_second_order_is_lower():
     parts = (en.nuclear + en.coulomb + en.electron_kinetic + en.electron_exchange
              + en.rest_mass_offset + en.shell)
     assert en.total == pytest.approx(parts, abs=1e-12)
-    # §2.8: 2nd-order ETF is 5.5 keV lower than 4th order at n̄ = 0.03 (independent evaluation).
+    # 2nd-order ETF is lower than 4th order at n̄ = 0.03 (5.5 keV in an independent evaluation
+    # with point protons).
     e2, _ = _e(40, order=2)
     assert (e2.total - en.total) * 1e3 == pytest.approx(-6.3, abs=1.0)
 
@@ -253,7 +255,8 @@ def test_crust_range_documented_for_bsk24():
 @pytest.mark.slow
 def test_z_scan_returns_lowest_energy():
     """Z scan (ETF only, no shell correction): e(Z) is flat at n̄ = 0.03 (≲ keV over Z = 36–44
-    for BSk21, crust-composition.md §3.4); the scan must return its lowest entry."""
+    for BSk21 in the ETF curves of Pearson et al., PRC 85, 065803 (2012), Fig. 2); the scan must
+    return its lowest entry."""
     best, energies = comp.scan_z("BSk24", 0.030024, [38, 42])
     assert set(energies) == {38.0, 42.0}
     assert best.energies.total == min(energies.values())   # the same number, copied

@@ -1,6 +1,6 @@
-"""4th-order ETF densities and the local BSk functional (crust-composition.md §2.1–2.3).
+"""4th-order ETF densities and the local BSk functional (``docs/physics/crust-composition.md``).
 
-* local vs integrated 4th-order forms (the §2.3 cross-checks (i) and (ii)), which confirms
+* local vs integrated 4th-order forms (kinetic and spin–orbit parts), which confirms
   that the transcribed τ4a/τ4b/τ4c, τ4so and J4 expressions are mutually consistent;
 * uniform limit of the local energy density and of U_q against crustsolve.functional;
 * U_q against a finite-difference functional derivative of the discretised energy.
@@ -22,7 +22,7 @@ FUNCS = ["BSk24", "BSk26", "SLy4"]
 
 def _cell(functional, npts=20000):
     # Onsi profiles with a negligible cusp at r = 0 (e^{-C/a} ≈ 1e-6): the Onsi form has
-    # n'(0) ≠ 0 (crust-composition.md §1.3), which adds an r = 0 boundary term of relative size
+    # n'(0) ≠ 0, which adds an r = 0 boundary term of relative size
     # ~e^{-C/a} to the partial integration linking the local and integrated forms (measured:
     # 5.6e-4 for a Fermi profile with C/a = 7, 1.5e-6 for C/a = 12). For the crust rows that
     # term is ~1e-8 MeV/nucleon.
@@ -36,7 +36,11 @@ def _cell(functional, npts=20000):
 
 
 def _integrated_kin(r, n, f, h):
-    """E4_kin of crust-composition.md §2.3 (integrated form) in spherical symmetry (MeV)."""
+    """Integrated 4th-order kinetic energy E4_kin in spherical symmetry (MeV).
+
+    Brack, Guet & Håkansson (1985) form, as in the commented-out block of
+    ``mgeshelley/etfFinal`` ``eval_skyrme_energy_density`` with its third term's (∇n/n)²
+    read as (∇n/n)⁴ (the reading that agrees with the local form)."""
     n0, n1, n2 = n[0], n[1], n[2]
     f0, f1, f2 = f[0], f[1], f[2]
     ln, lf = n2 + 2 * n1 / r, f2 + 2 * f1 / r

@@ -1,4 +1,4 @@
-"""Periodic mean fields of a crust layer on the bcc / fcc conventional cube (issue #6).
+"""Periodic mean fields of a crust layer on the bcc / fcc conventional cube.
 
 Layer: the published BSk24 row n̄ = 0.030024 fm⁻³ (Pearson et al., MNRAS 481, 2994 (2018);
 embedded in tests/test_crust_profiles.py).
@@ -78,7 +78,7 @@ def test_mu_n_from_fields_vs_published(bcc):
 
 
 def test_central_field_values(bcc):
-    # Smoke values of an independent evaluation (crust-composition.md §2.2, [computed]):
+    # Smoke values of an independent evaluation of the same profiles (not published numbers):
     # U_n(0) = −37.7 MeV, U_n(R) = −7.04 MeV, M*_n/M = 0.932 (centre), 1.075 (edge).
     f = bcc.fields
     assert f.U[0, 0, 0] == pytest.approx(-37.7, abs=0.1)

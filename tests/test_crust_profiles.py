@@ -2,13 +2,14 @@
 
 Published values: Pearson, Chamel, Potekhin, Fantina, Ducoin, Dutta & Goriely, MNRAS 481,
 2994 (2018), BSk24 ETFSI inner-crust table, as distributed in jeromemargueron/nucleardatapy
-(version-1.0/nucleardatapy/data/crust/2018-PCPFDDG-BSK24.dat, column map of
-crust-composition.md §3.1). A few rows are embedded here (values as printed in the file); the
+(version-1.0/nucleardatapy/data/crust/2018-PCPFDDG-BSK24.dat, column map in
+``crustsolve.crust.tables``). A few rows are embedded here (values as printed in the file); the
 full table is never committed — ``examples/validate_etfsi_table.py`` reads it from a path.
 """
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +58,12 @@ PUBLISHED_ROWS = {
              n_B_p=0.654440E-04, n_B_n=0.571200E-01, Z_cl=0.563142E+02, N_cl=0.241028E+03),
 }
 
-TABLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "etfsi-pearson2018" / \
-    "2018-PCPFDDG-BSK24.dat"
+#: The published table is never committed (CC BY-NC-ND 4.0): the tests that need it read it
+#: from the directory named by CRUSTSOLVE_ETFSI_DIR (the unmodified nucleardatapy files) and
+#: are skipped when the variable is not set or the file is not there.
+ETFSI_DIR = os.environ.get("CRUSTSOLVE_ETFSI_DIR", "")
+TABLE = Path(ETFSI_DIR, "2018-PCPFDDG-BSK24.dat") if ETFSI_DIR else None
+HAVE_TABLE = TABLE is not None and TABLE.is_file()
 
 
 def profiles(row):
@@ -127,8 +132,8 @@ def test_validation_script_skips_without_path():
     assert "skipped" in out.stdout.lower()
 
 
-@pytest.mark.skipif(not TABLE.exists(), reason="published BSk24 table not available at "
-                    "../shared/data/etfsi-pearson2018/ (never committed; CC BY-NC-ND 4.0)")
+@pytest.mark.skipif(not HAVE_TABLE, reason="published BSk24 table not available: set "
+                    "CRUSTSOLVE_ETFSI_DIR (never committed; CC BY-NC-ND 4.0)")
 def test_validation_script_on_full_table():
     out = subprocess.run([sys.executable, str(_script()), str(TABLE)], capture_output=True,
                          text=True, timeout=300)

@@ -1,8 +1,8 @@
 """User-supplied composition tables (28-column format of Pearson et al., MNRAS 481, 2994 (2018)).
 
 Most tests write a small synthetic table from the rows embedded (with citation) in
-tests/test_crust_profiles.py; one test reads the published file when it is available at
-../shared/data/etfsi-pearson2018/ and skips otherwise (the file is never committed).
+tests/test_crust_profiles.py; one test reads the published file from the directory named by
+CRUSTSOLVE_ETFSI_DIR and skips otherwise (the file is never committed).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from crustsolve.crust.tables import COLUMNS, load_table
 from crustsolve.errors import InputError
-from test_crust_profiles import PUBLISHED_ROWS, TABLE
+from test_crust_profiles import HAVE_TABLE, PUBLISHED_ROWS, TABLE
 
 
 def _write(path, rows):
@@ -95,7 +95,8 @@ def test_bad_files(tmp_path):
         load_table(txt, functional="BSk24")
 
 
-@pytest.mark.skipif(not TABLE.exists(), reason="published BSk24 table not available")
+@pytest.mark.skipif(not HAVE_TABLE, reason="published BSk24 table not available: set "
+                    "CRUSTSOLVE_ETFSI_DIR")
 def test_published_file_identified_by_sha256():
     t = load_table(TABLE)
     assert t.functional == "BSk24" and len(t) == 74

@@ -1,6 +1,6 @@
 """Skyrme/BSk functionals: published saturation properties, internal consistency, derivatives.
 
-Levels 1–2 of the verification ladder (DESIGN.md §4). Every expected number is
+Units, parameters and uniform-matter identities. Every expected number is
 either published (source cited at the table) or an analytic/numerical identity.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_bsk31_symmetry_coefficient():
 
 
 def test_bsk24_against_independent_computation():
-    # Third-party computation (jesterTOV test file, core-entrainment.md §9.1):
+    # Third-party computation (the BSk24 test file of jesterTOV):
     # E_sat = −16.04828, K = 245.418, J = 29.99606, L = 46.38827, K_sym = −37.650.
     # Their K and L differ in the 4th digit (mass convention); tolerance accordingly.
     s = saturation_properties("BSk24")
@@ -176,7 +176,7 @@ def test_saturation_pressure_vanishes(name):
 
 @pytest.mark.parametrize("name", available_functionals())
 def test_effective_mass_identities(name):
-    """m/m_q⊕ = M/M_s* ± η(M/M_s* − M/M_v*) for a common mass (core-entrainment.md §2.2)."""
+    """m/m_q⊕ = M/M_s* ± η(M/M_s* − M/M_v*) for a common mass (docs/physics/core-entrainment.md)."""
     n, y = 0.3, 0.1
     eta = 1 - 2 * y
     c = couplings(name, n)
@@ -186,7 +186,7 @@ def test_effective_mass_identities(name):
     inv_v = 1 / isovector_effective_mass(name, n)
     assert b_n / HBAR2_2MBAR == pytest.approx(inv_s + eta * (inv_s - inv_v), rel=1e-12)
     assert b_p / HBAR2_2MBAR == pytest.approx(inv_s - eta * (inv_s - inv_v), rel=1e-12)
-    # C± from C^τ_t, and the written-out BSk B_q of §2.2 (t₁ … t₅ form)
+    # C± from C^τ_t, and the written-out BSk B_q of CGP 2009 App. A (t₁ … t₅ form)
     p = get_functional(name)
     nq, nqp = n * (1 - y), n * y
     written = (p.hbar2_2m_n + 0.25 * p.t1 * ((1 + p.x1 / 2) * n - (0.5 + p.x1) * nq)

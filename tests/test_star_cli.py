@@ -70,7 +70,7 @@ def test_star_cli_rejects_bad_masses():
 
 
 def test_star_through_crustsolve_main(capsys, monkeypatch):
-    """Through ``crustsolve.cli.main`` (adds "star" to SUBCOMMANDS if the lead has not yet)."""
+    """Through ``crustsolve.cli.main`` (adds "star" to SUBCOMMANDS if it is not registered)."""
     from crustsolve import cli
     if "star" not in cli.SUBCOMMANDS:
         monkeypatch.setattr(cli, "SUBCOMMANDS", tuple(cli.SUBCOMMANDS) + ("star",))

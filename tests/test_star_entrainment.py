@@ -1,8 +1,9 @@
-"""Star stage: two-fluid moments of inertia and Lense–Thirring couplings (issue #9).
+"""Star stage: two-fluid moments of inertia and Lense–Thirring couplings.
 
-Built-in checks of core-entrainment.md §7.2: the LT symmetry Ĩ_n ε^LT_np = Ĩ_p ε^LT_pn,
-Σ_X I_X = Hartle's I (against an independent single-fluid solver), the Newtonian limit
-ε^LT → 0, I_np/I_n → ε̃_n, and the measured order of convergence in the radial grid.
+Checks of ``docs/physics/star.md``, "Two-fluid slow rotation": the LT symmetry
+Ĩ_n ε^LT_np = Ĩ_p ε^LT_pn, Σ_X I_X = Hartle's I (against an independent single-fluid
+solver), the Newtonian limit ε^LT → 0, I_np/I_n → ε̃_n, and the measured order of convergence
+in the radial grid.
 """
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def test_mass_bounds_give_clear_errors(bsk24):
 
 @pytest.mark.slow
 def test_bsk24_reproduces_reference_table(bsk24):
-    """core-entrainment.md §7.4: an independent BSk24 model with the Pearson et al. (2018)
+    """An independent BSk24 model, computed outside this package, with the Pearson et al. (2018)
     fits for ε(P) throughout, composition and ε_X from the functional, neutron fluid in the
     core only (n ≥ 0.081 fm⁻³). Those are computed, not published, numbers; tolerances
     reflect their printed precision."""

@@ -13,12 +13,14 @@ from crustsolve.star import gr_units, lepton_energy_density, pearson2018, unifie
 from crustsolve.constants import M_E_C2, HBARC
 from crustsolve.core import lepton_chemical_potential
 
-ETFSI = Path(os.environ.get("CRUSTSOLVE_ETFSI_DIR", Path(__file__).resolve().parents[2]
-                            / "shared" / "data" / "etfsi-pearson2018"))
+#: Directory with the unmodified Pearson et al. (2018) ETFSI tables (never committed); the
+#: test that needs them is skipped when CRUSTSOLVE_ETFSI_DIR is not set.
+_ETFSI_DIR = os.environ.get("CRUSTSOLVE_ETFSI_DIR", "")
+ETFSI_BSK24 = Path(_ETFSI_DIR, "2018-PCPFDDG-BSK24.dat") if _ETFSI_DIR else None
 
 
 def test_geometric_units_match_reference_values():
-    # core-entrainment.md §1: M☉ = 1.47663 km, I[g cm²] = I[km³] × 1.34663×10⁴³.
+    # Reference conversions: GM☉/c² = 1.47663 km, I[g cm²] = I[km³] × 1.34663×10⁴³.
     assert gr_units.M_SUN_KM == pytest.approx(1.47663, rel=1e-5)
     assert gr_units.KM3_TO_G_CM2 == pytest.approx(1.34663e43, rel=1e-4)
     # 1 MeV fm⁻³ = 1.602176634×10³² Pa; G/c⁴ = 6.67430e-11/299792458⁴ = 8.26264e-45 m/J.
@@ -58,15 +60,16 @@ def test_pearson_fit_basic_properties():
         pearson2018.pressure("SLy4", 0.1)
 
 
-@pytest.mark.skipif(not (ETFSI / "2018-PCPFDDG-BSK24.dat").exists(),
-                    reason="Pearson et al. 2018 ETFSI table not available")
+@pytest.mark.skipif(ETFSI_BSK24 is None or not ETFSI_BSK24.is_file(),
+                    reason="Pearson et al. 2018 ETFSI table not available: set "
+                    "CRUSTSOLVE_ETFSI_DIR")
 def test_pearson_fit_reproduces_the_etfsi_inner_crust_table():
     """The transcribed C1/C2 coefficients reproduce the same paper's ETFSI table.
 
     Columns: 1 n̄ (fm⁻³), 8 P (MeV fm⁻³), 10 e_ETFSI (MeV per nucleon, m_n c² subtracted);
-    see shared/data/etfsi-pearson2018/README.md. The fits' own accuracy is ~1-2 %.
+    column map in ``crustsolve.crust.tables``. The fits' own accuracy is ~1-2 %.
     """
-    d = np.loadtxt(ETFSI / "2018-PCPFDDG-BSK24.dat")
+    d = np.loadtxt(ETFSI_BSK24)
     n, p, e = d[:, 0], d[:, 7], d[:, 9]
     rel = pearson2018.pressure("BSk24", n) / p - 1.0
     assert np.max(np.abs(rel)) < 0.025
@@ -107,7 +110,7 @@ def test_unified_eos_is_continuous_and_consistent(bsk24):
 
 def test_unified_eos_core_reproduces_beta_equilibrium(bsk24):
     # y_p of BSk24 from the published composition fit (Pearson et al. 2018 eq. C17,
-    # Table C7, as listed in core-entrainment.md §9.2): 0.11562 at n = 0.40 fm⁻³.
+    # Table C7, third-party transcription): 0.11562 at n = 0.40 fm⁻³.
     from scipy.optimize import brentq
     h = brentq(lambda x: bsk24.baryon_density(x) - 0.40, bsk24.h_transition * 1.01, 1.0)
     assert 1.0 - bsk24.neutron_fraction_of(h) == pytest.approx(0.11562, rel=0.01)

@@ -97,11 +97,10 @@ def bsk24():
 
 def test_bsk24_maximum_mass_matches_published_value(bsk24):
     """Maximum mass of the unified BSk24 EoS: 2.28 M☉ as published by Pearson et al., MNRAS
-    481, 2994 (2018) — the value quoted in core-entrainment.md §0/§9.4 and tagged there
-    "[recalled — verify]": the stored sources reachable from this project did not let us
-    confirm it independently (see the issue #9 report). The tolerance ±0.006 M☉ is the
-    rounding of the published number; an independent solver with the Pearson fits
-    throughout (core-entrainment.md §9.4) finds 2.279 M☉.
+    481, 2994 (2018) — a value not re-read in the paper for this test (no copy of it was
+    available). The tolerance ±0.006 M☉ is the rounding of the published number; an
+    independent solver with the Pearson fits throughout (computed outside this package)
+    finds 2.279 M☉.
 
     No published radius at M_max was available; the radius is checked against that
     independent computation (R = 11.01 km at M_max) to the 1 % spread expected from the
@@ -121,8 +120,8 @@ def test_bsk24_maximum_mass_matches_published_value(bsk24):
 
 
 def test_bsk24_canonical_star(bsk24):
-    """R(1.4 M☉) = 12.59 km and I = 1.58×10⁴⁵ g cm² in core-entrainment.md §9.4
-    (independent computation with the Pearson fits); the functional core agrees to ~0.2 %."""
+    """R(1.4 M☉) = 12.59 km and I = 1.58×10⁴⁵ g cm² from an independent computation with the
+    Pearson fits (made outside this package); the functional core agrees to ~0.2 %."""
     from crustsolve.star import star_model
     star = star_model("BSk24", 1.4, eos=bsk24)
     assert star.mass == pytest.approx(1.4, rel=1e-6)
