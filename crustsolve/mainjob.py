@@ -108,7 +108,7 @@ class KMeshConfig:
 
 @dataclass(frozen=True)
 class PairingConfig:
-    """[pairing]: constant gap Δ (MeV) for every band and k (physics ref. §5.7 option i)."""
+    """[pairing]: constant gap Δ (MeV) for every band and k (``docs/physics/crust-superfluidity.md``, "Levels of theory")."""
 
     gap: float = 1.0
 

@@ -29,7 +29,7 @@ def h_pw(k, V0):
 
 
 def omega(Q, V0, mu, delta, ks):
-    """Ω(Q) = ∫dk/2π [Tr(h(k−Q) − μ) − Σ_{E_n>0} E_n]  (§5.8), gap Δ·1 (complete basis)."""
+    """Ω(Q) = ∫dk/2π [Tr(h(k−Q) − μ) − Σ_{E_n>0} E_n], gap Δ·1 (complete basis)."""
     tot = 0.0
     I = np.eye(NG)
     for k in ks:

@@ -37,7 +37,7 @@ def test_blochl_correction_conserves_number_and_its_derivative():
 def test_tetrahedron_level_one_band_model():
     """ε(k) = −t Σ_d cos(k_d a) (one band, no crossings): the tetrahedron level converges to the
     Fermi-surface integral, computed here independently by its Fermi-sea form
-    ∫θ(μ−ε) ∂_x²ε on a fine grid (integration by parts, physics doc §5.2)."""
+    ∫θ(μ−ε) ∂_x²ε on a fine grid (integration by parts of the Fermi-surface formula)."""
     from crustsolve.bands.kmesh import KMesh
     from crustsolve.response import bz
     from crustsolve.response.matrix_elements import KPointData

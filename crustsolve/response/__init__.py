@@ -1,8 +1,8 @@
-"""Neutron superfluid density and effective masses from the band structure (issue #5).
+"""Neutron superfluid density and effective masses from the band structure.
 
 Modules
 -------
-kernels          per-k integrands of every level of theory (pure numpy; physics doc §5)
+kernels          per-k integrands of every level of theory (pure numpy; ``docs/physics/crust-superfluidity.md``)
 bz               Brillouin-zone sums, chemical potentials, IBZ unfolding, MPI reduction
 matrix_elements  ħv = Ψᴴ ∂h/∂k Ψ etc. on distributed SLEPc BV eigenvectors
 superfluid       superfluid_density(hamiltonian, kmesh, solver, ...) -> SuperfluidResult

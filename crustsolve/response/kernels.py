@@ -352,7 +352,9 @@ def _bracket_root(f, lo, hi, what):
         fhi = f(hi)
         grow += 1
     if flo > 0 or fhi < 0:
-        raise InputError(f"cannot bracket the chemical potential for {what}")
+        raise InputError(f"cannot bracket the chemical potential for {what}: the computed bands "
+                         "cannot hold the requested neutron density (too few bands: raise the "
+                         "number of bands, e.g. [bands] nbands or margin, or nev)")
     return brentq(f, lo, hi, xtol=1e-13, rtol=1e-15, maxiter=500)
 
 

@@ -13,10 +13,10 @@ the small nb×nb matrices
   field a superflow induces (``docs/physics/crust-superfluidity.md``, current-field term).
 
 Derivatives are the exact k-derivatives of the u-gauge FD matrix (``BlochHamiltonian.dmatrix``,
-``.d2matrix``; numerics conventions §2 item 7), so Hellmann–Feynman and the effective-mass sum
+``.d2matrix``; ``docs/numerics.md``, u-gauge), so Hellmann–Feynman and the effective-mass sum
 rule hold to round-off within the complete band set.
 
-Degenerate subspaces (physics doc §5.7, numerical caveat): with a local pair field the
+Degenerate subspaces: with a local pair field the
 band-diagonal gap Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r depends on the basis chosen inside a
 degenerate cluster; there Ψᴴ Δ̂ Ψ is diagonalised and every matrix element is rotated with the
 same unitary, so the gaps are its eigenvalues (BCS pairs the states that diagonalise Δ̂ in the

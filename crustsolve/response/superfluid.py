@@ -34,14 +34,14 @@ from . import bz
 from .kernels import DEFAULT_DEGENERACY_TOL
 from .matrix_elements import KPointData, diagonal_field_matrix, kpoint_data
 
-#: Gap models (physics doc §5.7 options (i) and (ii)).
+#: Gap models: constant, or the band-diagonal matrix element of a pair field Δ(r).
 GAP_KINDS = ("constant", "field")
 
 
 @dataclass(frozen=True)
 class GapSpec:
     """Pairing gap Δ_αk: ``constant`` (``value`` MeV, all bands and k) or ``field`` (the
-    band-diagonal matrix element of the fields' Δ(r), times ``scale``; §5.7 (ii))."""
+    band-diagonal matrix element of the fields' Δ(r), times ``scale``)."""
 
     kind: str = "constant"
     value: float = 1.0
