@@ -105,12 +105,28 @@ class KPointData:
 
 
 def project(bv, mat) -> np.ndarray:
-    """Ψᴴ A Ψ as a replicated (nb, nb) complex numpy array (collective on the BV's communicator)."""
-    M = bv.matProject(mat, bv)
+    """Ψᴴ A Ψ for a Hermitian A as a replicated (nb, nb) complex numpy array.
+
+    Y = AΨ by ``BV.matMult``, then only the upper block triangle of ΨᴴY is formed
+    (:func:`crustsolve.bands.chebyshev.hermitian_projection`: half the flops of the full
+    product), reduced to rank 0 of the BV's communicator and broadcast. Collective.
+    """
+    from mpi4py import MPI  # noqa: PLC0415
+
+    from ..bands.chebyshev import hermitian_projection  # noqa: PLC0415
+
+    l, k = bv.getActiveColumns()
+    Y = bv.duplicate()
     try:
-        return np.array(M.getDenseArray(), dtype=complex, copy=True)
+        Y.setActiveColumns(l, k)
+        bv.matMult(mat, Y)
+        comm = bv.getComm().tompi4py()
+        H = hermitian_projection(bv, Y, comm)
     finally:
-        M.destroy()
+        Y.destroy()
+    out = np.ascontiguousarray(H) if comm.rank == 0 else np.empty((k - l, k - l), dtype=complex)
+    comm.Bcast(out, root=0)
+    return out
 
 
 def block_diagonal_elements(bv, mat, labels) -> np.ndarray:
