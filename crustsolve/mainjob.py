@@ -142,7 +142,11 @@ class ZeroPointConfig:
 @dataclass(frozen=True)
 class MainJobConfig:
     """The whole run file (TOML). ``preset`` chooses defaults (quick, standard, production);
-    every key can be overridden. ``output``: results file; ``plot``: summary PNG ("" = none)."""
+    every key can be overridden. ``output``: results file; ``plot``: summary PNG ("" = none).
+    ``kpoint_data``: the per-k response data (energies, vertex matrices, gaps) kept in the
+    results file once the run is complete: of the final band calculation ("final", what a
+    re-analysis needs), of every band calculation ("all"), or none ("none"); while the run
+    is going every band calculation's data are kept, for resume."""
 
     preset: Literal["quick", "standard", "production"] = "quick"
     layer: LayerConfig = field(default_factory=LayerConfig)
@@ -155,6 +159,7 @@ class MainJobConfig:
     kgroups: Optional[int] = None
     output: str = "results.h5"
     plot: str = "results.png"
+    kpoint_data: Literal["final", "all", "none"] = "final"
     petsc: dict[str, str] = field(default_factory=dict)
 
 
@@ -169,6 +174,15 @@ PRESETS = {
     "production": {"grid": {"points": 40, "order": 6}, "bands": {"solver": "chebyshev"},
                    "kmesh": {"n": 6, "shift": True}, "zeropoint": {"rtol": 1e-3, "max_iter": 15}},
 }
+
+
+def identity_of(cfg: MainJobConfig, petsc_options=None) -> dict:
+    """What decides the numbers of a run: the configuration without the output names and the
+    kept per-k data, plus the command-line PETSc options (stored when a run starts, compared
+    on resume and before a layer file is reused)."""
+    from .results import run_identity  # noqa: PLC0415
+
+    return run_identity(to_dict(cfg), petsc_options, ignore=("output", "plot", "kpoint_data"))
 
 
 def resolve_config(file_data: Optional[dict] = None, overrides: Optional[dict] = None) -> MainJobConfig:
@@ -410,7 +424,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     from .parallel import Layout, require_memory  # noqa: PLC0415
     from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
     from .response.superfluid import CurrentTerm, GapSpec, superfluid_density  # noqa: PLC0415
-    from .results import Checkpoint, check_resume, run_identity, start_results_file  # noqa: PLC0415
+    from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
 
     t_start = time.perf_counter()
@@ -418,7 +432,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     if cfg.petsc:
         set_default_options(cfg.petsc)
     # What decides the numbers (output and plot paths may change between run and resume).
-    identity = run_identity(to_dict(cfg), petsc_options)
+    identity = identity_of(cfg, petsc_options)
     if resume:
         check_resume(comm, cfg.output, identity)
     if not cfg.layer.table:
@@ -558,8 +572,21 @@ def _last_mass(evaluations) -> float:
     return evaluations[-1].m_ion_c2_out if evaluations else math.nan
 
 
+def _final_kpoint_group(fh, index: int):
+    """Name of the per-k group the final band calculation used (its largest band count)."""
+    ev = fh.get(f"evaluations/{index:02d}")
+    if ev is None:
+        return None
+    names = [n for n in ev if n.startswith("kpoints_nb")]
+    return f"evaluations/{index:02d}/" + max(names, key=lambda n: int(n[len("kpoints_nb"):])) \
+        if names else None
+
+
 def write_main_results(path, res: MainJobResult, comm, layout) -> None:
-    """Summary datasets + provenance into the results file (rank 0), next to the checkpoints.
+    """Summary datasets + provenance, and the per-k data the configuration keeps (rank 0).
+
+    The file is rewritten into a temporary file and renamed, so the per-k data of the
+    band calculations that are not kept (``kpoint_data``) take no space.
 
     Layout (``docs/results-files.md``): ``summary/<quantity>/<level>/<variant>`` with variant
     ``no_current`` or ``with_current`` and quantity one of ``n_s``, ``truncation_estimate``,
@@ -571,13 +598,22 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
     from .parallel import on_root  # noqa: PLC0415
     from .results import provenance_attrs  # noqa: PLC0415
 
-    def write():
-        with h5py.File(path, "a") as fh:
+    from .results import atomic_write  # noqa: PLC0415
+
+    def fill(name):
+        with h5py.File(path, "r") as old, h5py.File(name, "w") as fh:
+            for key, value in old.attrs.items():
+                fh.attrs[key] = value
+            keep = res.config.kpoint_data
+            final = _final_kpoint_group(old, res.final.index)
+            for ev in old.get("evaluations", {}):
+                for grp in old[f"evaluations/{ev}"]:
+                    full = f"evaluations/{ev}/{grp}"
+                    if keep == "all" or (keep == "final" and full == final):
+                        old.copy(full, fh.require_group(f"evaluations/{ev}"), name=grp)
             for key, value in provenance_attrs(to_dict(res.config), layout,
                                                {"wall_seconds": res.seconds}).items():
                 fh.attrs[key] = value
-            if "summary" in fh:
-                del fh["summary"]
             g = fh.create_group("summary")
             lay = res.layer
             for name, val, unit in (("nbar", lay.nbar, "fm^-3"), ("Z", lay.Z, "1"),
@@ -602,7 +638,7 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
                             ("m_ion_star_over_mu", m["m_ion_star_over_mu"], "1")):
                         g.create_dataset(f"{q}/{level}/{tag}", data=val).attrs["units"] = unit
 
-    on_root(comm, write, bcast_result=False)
+    on_root(comm, atomic_write, path, fill, bcast_result=False)
 
 
 def _jsonable(obj):

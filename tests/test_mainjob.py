@@ -14,7 +14,7 @@ from crustsolve.mainjob import (PRESETS, BandsConfig, free_gas_levels_per_MeV, n
 #: The coarse grid compresses the spectrum, so many bands are needed to pass μ by 2 MeV.
 TINY = {"layer": {"density": 0.001}, "grid": {"points": 12, "order": 4}, "bands": {"nbands": 1250},
         "kmesh": {"n": 1, "shift": False}, "zeropoint": {"max_iter": 2, "rtol": 1e-3},
-        "plot": ""}
+        "plot": "", "kpoint_data": "all"}
 
 
 def test_presets_and_overrides():
@@ -104,6 +104,26 @@ def test_tiny_layer_end_to_end_and_resume(comm, shared_tmp_path, monkeypatch):
     # the straight run through the Python API (the command line is exercised by the resume)
     res = run_main_job(resolve_config({**TINY, "output": "straight.h5"}), comm, Logger(comm))
     straight = _summary(shared_tmp_path / "straight.h5") if comm.rank == 0 else None
+
+    # the default keeps only the final band calculation's per-k data (what re-analysis needs):
+    # rewrite a copy of the finished file as a run with kpoint_data = "final" would
+    import dataclasses
+    import shutil
+
+    from crustsolve.mainjob import write_main_results
+    if comm.rank == 0:
+        shutil.copy(shared_tmp_path / "straight.h5", shared_tmp_path / "compact.h5")
+        with h5py.File(shared_tmp_path / "straight.h5", "r") as fh:
+            assert list(fh["evaluations"]) == ["00", "01", "02"]      # kpoint_data = "all"
+    comm.Barrier()
+    final_cfg = dataclasses.replace(res.config, kpoint_data="final")
+    write_main_results(str(shared_tmp_path / "compact.h5"),
+                       dataclasses.replace(res, config=final_cfg), comm, None)
+    if comm.rank == 0:
+        with h5py.File(shared_tmp_path / "compact.h5", "r") as fh:
+            assert list(fh["evaluations"]) == ["02"]
+            assert list(fh["evaluations/02"]) == ["kpoints_nb1250"]
+        assert _summary(shared_tmp_path / "compact.h5").keys() == straight.keys()
 
     # zero-point loop at a fixed point
     assert res.converged and len(res.evaluations) == 3

@@ -248,9 +248,8 @@ def make_pristine(directory) -> None:
     import numpy as np
 
     from crustsolve.bands import Fields
-    from crustsolve.config import to_dict
-    from crustsolve.mainjob import resolve_config
-    from crustsolve.results import identity_json, run_identity
+    from crustsolve.mainjob import identity_of, resolve_config
+    from crustsolve.results import identity_json
 
     d = str(directory)
     Fields.separable_cosine(8, 16.0, -6.0).write(f"{d}/cos8.h5")
@@ -275,7 +274,7 @@ def make_pristine(directory) -> None:
     cfg = resolve_config({"layer": {"density": 0.03}, "grid": {"points": 12},
                           "output": "st_0.03.h5", "plot": ""})
     with h5py.File(f"{d}/st_0.03.h5", "w") as fh:
-        fh.attrs["run_config"] = identity_json(run_identity(to_dict(cfg)))
+        fh.attrs["run_config"] = identity_json(identity_of(cfg))
         g = fh.create_group("summary")
         for name, value in (("nbar", 0.03), ("Z", 40.0), ("A", 1000.0)):
             g[name] = np.float64(value)
@@ -668,8 +667,8 @@ def test_scan_skips_a_complete_layer_of_the_same_configuration(case_dir, comm, m
 
     from crustsolve import mainjob
     from crustsolve.cli import main
-    from crustsolve.config import to_dict
-    from crustsolve.results import identity_json, run_identity
+    from crustsolve.mainjob import identity_of
+    from crustsolve.results import identity_json
 
     text = 'densities = [0.03]\noutput = "ok.h5"\n' + _MINIMAL_SCAN
     cfg = mainjob.resolve_config({"layer": {"density": 0.03}, "grid": {"points": 8},
@@ -679,7 +678,7 @@ def test_scan_skips_a_complete_layer_of_the_same_configuration(case_dir, comm, m
         with open("s.toml", "w", encoding="utf-8") as fh:
             fh.write(text)
         with h5py.File("ok_0.03.h5", "w") as fh:
-            fh.attrs["run_config"] = identity_json(run_identity(to_dict(cfg)))
+            fh.attrs["run_config"] = identity_json(identity_of(cfg))
             g = fh.create_group("summary")
             for name, value in (("nbar", 0.03), ("Z", 40.0), ("A", 1075.6)):
                 g[name] = np.float64(value)

@@ -90,15 +90,15 @@ def _relative_to_run_file(data: dict, config_path) -> dict:
 
 
 def run(args, ctx) -> int:
-    from ..config import read_toml, to_dict  # noqa: PLC0415
+    from ..config import read_toml  # noqa: PLC0415
     from ..petsc_env import check_options, parse_options  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, run_identity, write_atomically  # noqa: PLC0415
+    from ..results import Output, prepare_outputs, write_atomically  # noqa: PLC0415
 
     data = (_relative_to_run_file(read_toml(args.config, ctx.comm), args.config)
             if args.config else {})
     if "fields" in data:
         return _run_response(args, ctx, data)
-    from ..mainjob import resolve_config, run_main_job, summary_text  # noqa: PLC0415
+    from ..mainjob import identity_of, resolve_config, run_main_job, summary_text  # noqa: PLC0415
 
     cfg = resolve_config(data, _overrides(args))
     modules = ctx.petsc()            # checks the command line's PETSc options
@@ -108,7 +108,7 @@ def run(args, ctx) -> int:
     inputs = {"RUN.toml": args.config, "[layer] table": cfg.layer.table or None}
     if not args.resume:
         prepare_outputs(ctx.comm, [Output("output", cfg.output, "results",
-                                          run_identity(to_dict(cfg), petsc_cli),
+                                          identity_of(cfg, petsc_cli),
                                           identity_attr="run_config"),
                                    Output("plot", cfg.plot or None, "image")],
                         inputs=inputs, overwrite=args.overwrite)

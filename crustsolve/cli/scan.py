@@ -122,11 +122,11 @@ def _read_summary(path) -> dict:
 
 
 def run(args, ctx) -> int:
-    from ..config import read_toml, to_dict  # noqa: PLC0415
-    from ..mainjob import resolve_config, run_main_job  # noqa: PLC0415
+    from ..config import read_toml  # noqa: PLC0415
+    from ..mainjob import identity_of, resolve_config, run_main_job  # noqa: PLC0415
     from ..parallel import on_root  # noqa: PLC0415
     from ..petsc_env import check_options, parse_options  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, run_identity, write_atomically  # noqa: PLC0415
+    from ..results import Output, prepare_outputs, write_atomically  # noqa: PLC0415
 
     comm = ctx.comm
     data = read_toml(args.config, comm)
@@ -143,7 +143,7 @@ def run(args, ctx) -> int:
                                        "plot": ""}))
     _check_layers(configs, comm)
     petsc_cli = parse_options(ctx.petsc_args)
-    identities = [run_identity(to_dict(cfg), petsc_cli) for cfg in configs]
+    identities = [identity_of(cfg, petsc_cli) for cfg in configs]
     csv, png = f"{stem}_scan.csv", f"{stem}_scan.png"
     prepare_outputs(
         comm, [Output(f"the layer file of n̄ = {cfg.layer.density!r}", cfg.output, "results",

@@ -81,27 +81,50 @@ class KPointData:
                           self.gap[:nkeep], self.max_residual, cv, cd)
 
     def to_arrays(self) -> dict:
-        """{name: (array, units)} for a checkpoint (exact: float64/complex128)."""
+        """{name: (array, units)} for a checkpoint (float64/complex128). The Hermitian
+        vertex matrices are stored as their upper triangles (``*_upper``, row-major), half
+        the size; :meth:`from_arrays` mirrors them back."""
         out = {"index": (self.index, "1"), "weight": (self.weight, "1"),
-               "energies": (self.energies, "MeV"), "velocity": (self.velocity, "MeV fm"),
+               "energies": (self.energies, "MeV"),
+               "velocity_upper": (_pack_hermitian(self.velocity), "MeV fm"),
                "d2h": (self.d2h, "MeV fm^2"), "gap": (self.gap, "MeV"),
                "max_residual": (self.max_residual, "1")}
         if self.current_vertex is not None:
-            out["current_vertex"] = (self.current_vertex, "MeV fm")
+            out["current_vertex_upper"] = (_pack_hermitian(self.current_vertex), "MeV fm")
             out["current_d2"] = (self.current_d2, "MeV fm^2")
         return out
 
     @classmethod
     def from_arrays(cls, data: dict) -> "KPointData":
         """Inverse of :meth:`to_arrays` (values as read back from the checkpoint)."""
-        cv = data.get("current_vertex")
+        nb = len(data["energies"])
+        cv = data.get("current_vertex_upper")
         cd = data.get("current_d2")
         return cls(index=int(data["index"]), weight=float(data["weight"]),
-                   energies=np.asarray(data["energies"]), velocity=np.asarray(data["velocity"]),
+                   energies=np.asarray(data["energies"]),
+                   velocity=_unpack_hermitian(data["velocity_upper"], nb),
                    d2h=np.asarray(data["d2h"]), gap=np.asarray(data["gap"]),
                    max_residual=float(data["max_residual"]),
-                   current_vertex=None if cv is None else np.asarray(cv),
+                   current_vertex=None if cv is None else _unpack_hermitian(cv, nb),
                    current_d2=None if cd is None else np.asarray(cd))
+
+
+def _pack_hermitian(M) -> np.ndarray:
+    """Upper triangles (diagonal included) of (D, nb, nb) Hermitian matrices, (D, nb(nb+1)/2)."""
+    M = np.asarray(M)
+    iu = np.triu_indices(M.shape[-1])
+    return M[:, iu[0], iu[1]]
+
+
+def _unpack_hermitian(packed, nb: int) -> np.ndarray:
+    """Inverse of :func:`_pack_hermitian`: the lower triangle is the conjugate of the upper."""
+    packed = np.asarray(packed)
+    iu = np.triu_indices(nb)
+    out = np.zeros((packed.shape[0], nb, nb), dtype=complex)
+    out[:, iu[0], iu[1]] = packed
+    out[:, iu[1], iu[0]] = packed.conj()
+    out[:, np.arange(nb), np.arange(nb)] = packed[:, iu[0] == iu[1]].real
+    return out
 
 
 def project(bv, mat) -> np.ndarray:
