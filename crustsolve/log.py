@@ -57,6 +57,22 @@ class Logger:
     def progress(self, total: int, label: str = "step") -> "Progress":
         return Progress(self, total, label)
 
+    def kpoint_progress(self, label: str = "k"):
+        """A progress callback for the k-sweep engine (:class:`crustsolve.bands.ksweep.KStatus`):
+        one line per k-point with its wall time (or "resumed") and the engine's ETA."""
+        start = time.perf_counter()
+
+        def report(status) -> None:
+            head = f"[{label} {status.done}/{status.total}] #{status.index}"
+            if status.error:
+                self.info(f"{head} FAILED: {status.error}")
+                return
+            took = "resumed" if status.resumed else f"{status.seconds:.1f} s"
+            self.info(f"{head} {took}  elapsed {time.perf_counter() - start:.1f} s  "
+                      f"ETA {status.eta_seconds:.1f} s")
+
+        return report
+
 
 class Progress:
     """Counts steps of a long loop and prints ``label i/total``, elapsed time and ETA."""

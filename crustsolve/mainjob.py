@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Literal, Optional
@@ -423,7 +422,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     from .crust.composition import check_density  # noqa: PLC0415
     from .parallel import Layout, require_memory  # noqa: PLC0415
     from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
-    from .response.superfluid import CurrentTerm, GapSpec, superfluid_density  # noqa: PLC0415
+    from .response.superfluid import GapSpec, superfluid_density  # noqa: PLC0415
     from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
 
@@ -484,16 +483,14 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
             ck = Checkpoint(cfg.output, comm, group=f"evaluations/{i:02d}/kpoints_nb{nbands[0]}")
             grid = Grid(fields.n, fields.a, comm=layout.kcomm)
             H = None
-            prog = log.progress(kmesh.nk, f"band calculation {i} ({nbands[0]} bands) k")
+            progress = log.kpoint_progress(f"band calculation {i} ({nbands[0]} bands) k")
             try:
                 H = BlochHamiltonian(grid, fields, order=cfg.grid.order)
                 solver = make_eigensolver(cfg.bands.solver, nev=nbands[0], tol=cfg.bands.tol,
                                           want_vectors=True)
                 result = superfluid_density(
                     H, kmesh, solver, gap=gap, layout=layout, density=n_n_mean, b0=b0,
-                    current=inputs.current, checkpoint=ck, resume=resume,
-                    progress=lambda done, total: prog.step(count=done - prog.done)
-                    if done > prog.done else None)
+                    current=inputs.current, checkpoint=ck, resume=resume, progress=progress)
                 # 10 % slack: a repeat costs a whole band calculation
                 short = cfg.bands.margin - result.band_margin
                 if cfg.bands.nbands or result.band_margin >= 0.9 * cfg.bands.margin:

@@ -255,9 +255,13 @@ class Layout:
 
     def owned_indices(self, nk: int) -> list:
         """k indices handled by this group: contiguous chunks (keeps warm-start locality)."""
+        return self.indices_of(self.group, nk)
+
+    def indices_of(self, group: int, nk: int) -> list:
+        """k indices handled by k-group ``group`` (the same chunking on every rank)."""
         base, extra = divmod(nk, self.ngroups)
-        start = self.group * base + min(self.group, extra)
-        stop = start + base + (1 if self.group < extra else 0)
+        start = group * base + min(group, extra)
+        stop = start + base + (1 if group < extra else 0)
         return list(range(start, stop))
 
     def describe(self) -> dict:

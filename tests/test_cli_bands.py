@@ -140,7 +140,7 @@ def test_driver_groups_do_not_change_results(comm):
         layout = Layout.create(comm, ngroups=ngroups)
         try:
             data = compute_bands(fields, km, SolverSettings(nev=NEV, tol=1e-10), layout, order=4,
-                                 progress=lambda rep, done, total: seen.append((done, total)))
+                                 progress=lambda st: seen.append((st.done, st.total)))
         finally:
             layout.free()
         results.append(data)

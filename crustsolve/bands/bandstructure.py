@@ -4,13 +4,13 @@
 
     layout = Layout.create(MPI.COMM_WORLD, ngroups=None, nk=kmesh.nk)
     data = compute_bands(fields, kmesh, SolverSettings(nev=50), layout, order=4,
-                         progress=lambda rep, done, total: ...)
+                         progress=lambda status: ...)
 
 Each k-group builds its own :class:`~crustsolve.bands.grid.Grid` and
-:class:`~crustsolve.bands.hamiltonian.BlochHamiltonian` on ``layout.kcomm`` and solves its
-contiguous chunk of k-points (``layout.owned_indices``). The loop runs in rounds: after every
-round the per-k reports (energies, residuals, timings; a few kB) are all-gathered over the
-world communicator, so
+:class:`~crustsolve.bands.hamiltonian.BlochHamiltonian` on ``layout.kcomm``; the k-loop is the
+k-sweep engine's (:class:`~crustsolve.bands.ksweep.KSweep`): each group solves its contiguous
+chunk of k-points in rounds, and after every round the per-k reports (energies, residuals,
+timings; a few kB) are all-gathered over the world communicator, so
 
 * every rank ends with the complete :class:`BandData` (energies are small);
 * the progress callback sees every group's k-points on every rank (the caller prints on
@@ -29,8 +29,9 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from ..errors import ConvergenceError, CrustsolveError, InputError, check_choice, check_range
-from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, WarmStartChain, make_eigensolver
+from ..errors import InputError, check_choice, check_range
+from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver
+from .ksweep import KSweep
 from .kmesh import little_group_order
 
 
@@ -165,8 +166,9 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     settings : :class:`SolverSettings`.
     layout : :class:`crustsolve.parallel.Layout` (world → k-groups).
     order : FD order (default :data:`crustsolve.bands.DEFAULT_ORDER`).
-    progress : ``progress(report: KPointReport, done: int, total: int)``, called on every rank
-        for every k-point, after each round.
+    progress : ``progress(status: KStatus)`` (:class:`~crustsolve.bands.ksweep.KStatus`, whose
+        ``summary`` is the k-point's :class:`KPointReport`, None when it failed), called on
+        every rank for every k-point, after each round.
 
     Raises :class:`InputError` for bad input and :class:`ConvergenceError` when a k-point did
     not converge (unless ``settings.allow_unconverged``) — on every rank.
@@ -178,40 +180,42 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     order = DEFAULT_ORDER if order is None else order
     if hasattr(kpoints, "points"):
         pts = np.asarray(kpoints.points, dtype=float)
-        weights = np.asarray(getattr(kpoints, "weights", np.full(len(pts), 1.0 / max(1, len(pts)))))
+        weights = getattr(kpoints, "weights", None)
     else:
         pts = np.asarray(kpoints, dtype=float)
-        weights = np.full(len(pts), 1.0 / max(1, len(pts)))
-    if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) == 0:
-        raise InputError(f"k points must have shape (nk, 3) with nk ≥ 1, got {pts.shape}")
-    if not np.all(np.isfinite(pts)):
-        raise InputError("k points contain NaN or infinite components")
+        weights = None
+    sweep = KSweep(pts, layout, weights=weights, share="all")
+    pts, weights = sweep.points, sweep.weights
     # Validates the settings on every rank; the second variant skips the multiplicity check
     # at generic k (see SolverSettings.multiplicity_check).
     # Chebyshev warm starts need the previous k-point's vectors (one block of nb columns).
     warm = settings.warm_start and settings.kind == "chebyshev"
     solvers = {True: settings.make(want_vectors=warm, verify_multiplicity=True),
                False: settings.make(want_vectors=warm, verify_multiplicity=False)}
-    chain = WarmStartChain()
     nk = len(pts)
     n = fields.n
     if settings.nev > n**3:
         raise InputError(f"nev = {settings.nev} bands requested but the grid has only "
                          f"{n**3} points (n = {n}); lower --nev or refine the grid")
-    world = layout.world
-    mine = layout.owned_indices(nk)
-    nrounds = max(world.allgather(len(mine)))
     nev = settings.nev
-    energies = np.full((nk, nev), np.nan)
-    residuals = np.full((nk, nev), np.inf)
-    iterations = np.zeros(nk, dtype=np.int64)
-    seconds = np.zeros(nk)
-    groups = np.full(nk, -1, dtype=np.int64)
-    splits = np.zeros(nk, dtype=bool)
-    gaps = np.full(nk, np.nan)
-    solver_name = settings.kind
-    t_asm = t_solve = 0.0
-    done = 0
+    times = {"assembly": 0.0, "solve": 0.0}
+
+    def step(point, solve):
+        t0 = time.perf_counter()
+        A = H.matrix(point.k)
+        t1 = time.perf_counter()
+        try:
+            res = solve(solvers[settings.verify_at(point.k, fields.a)], A)
+        finally:
+            A.destroy()
+        times["assembly"] += t1 - t0
+        times["solve"] += time.perf_counter() - t1
+        return KPointReport(
+            index=point.index, group=layout.group, k=tuple(point.k.tolist()),
+            energies=np.asarray(res.eigenvalues), residuals=np.asarray(res.residuals),
+            iterations=res.iterations, nconv=res.nconv, seconds=time.perf_counter() - t0,
+            assembly_seconds=t1 - t0, cut_splits_cluster=res.cut_splits_cluster,
+            cut_gap=res.cut_gap, solver=res.solver)
 
     grid = Grid(n, fields.a, comm=layout.kcomm)
     H = None
@@ -222,62 +226,21 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
             i = int(np.argwhere(np.abs(pts) > kmax * (1 + 1e-12))[0][0])
             raise InputError(f"k point #{i} = {pts[i].tolist()} fm^-1 exceeds π/h = {kmax:.6g} "
                              "fm^-1 of the grid")
-        for r in range(nrounds):
-            report = None
-            if r < len(mine):
-                ik = mine[r]
-                t0 = time.perf_counter()
-                A = H.matrix(pts[ik])
-                t1 = time.perf_counter()
-                try:
-                    res = chain.solve(solvers[settings.verify_at(pts[ik], fields.a)], A)
-                    report = KPointReport(
-                        index=ik, group=layout.group, k=tuple(pts[ik].tolist()),
-                        energies=res.eigenvalues, residuals=res.residuals,
-                        iterations=res.iterations, nconv=res.nconv,
-                        seconds=time.perf_counter() - t0, assembly_seconds=t1 - t0,
-                        cut_splits_cluster=res.cut_splits_cluster, cut_gap=res.cut_gap,
-                        solver=res.solver)
-                except CrustsolveError as exc:  # same on every rank of the group
-                    report = KPointReport(
-                        index=ik, group=layout.group, k=tuple(pts[ik].tolist()),
-                        energies=np.full(nev, np.nan), residuals=np.full(nev, np.inf),
-                        iterations=0, nconv=0, seconds=time.perf_counter() - t0,
-                        assembly_seconds=t1 - t0, cut_splits_cluster=False, cut_gap=math.nan,
-                        solver=solver_name, error=str(exc), error_type=type(exc).__name__)
-                finally:
-                    A.destroy()
-                t_asm += report.assembly_seconds
-                t_solve += report.seconds - report.assembly_seconds
-            # One report per group (its rank 0), gathered to every rank of the world.
-            sent = report if layout.kcomm.rank == 0 else None
-            round_reports = [rep for rep in world.allgather(sent) if rep is not None]
-            round_reports.sort(key=lambda rep: rep.index)
-            for rep in round_reports:
-                energies[rep.index] = rep.energies
-                residuals[rep.index] = rep.residuals
-                iterations[rep.index] = rep.iterations
-                seconds[rep.index] = rep.seconds
-                groups[rep.index] = rep.group
-                splits[rep.index] = rep.cut_splits_cluster
-                gaps[rep.index] = rep.cut_gap
-                if rep.error is None:
-                    solver_name = rep.solver
-                done += 1
-                if progress is not None:
-                    progress(rep, done, nk)
-            failed = [rep for rep in round_reports if rep.error is not None]
-            if failed:
-                rep = failed[0]
-                cls = ConvergenceError if rep.error_type == "ConvergenceError" else (
-                    InputError if rep.error_type in ("InputError", "ConfigError") else CrustsolveError)
-                raise cls(f"k point #{rep.index} k = {np.round(rep.k, 6).tolist()} fm^-1: "
-                          f"{rep.error}")
+        out = sweep.run(step, summarize=lambda rep: rep, progress=progress)
     finally:
-        chain.close()
         if H is not None:
             H.destroy()
         grid.destroy()
+    reports = out.ordered()
+    energies = np.array([rep.energies for rep in reports]).reshape(nk, nev)
+    residuals = np.array([rep.residuals for rep in reports]).reshape(nk, nev)
+    iterations = np.array([rep.iterations for rep in reports], dtype=np.int64)
+    seconds = np.array([rep.seconds for rep in reports])
+    groups = np.array([rep.group for rep in reports], dtype=np.int64)
+    splits = np.array([rep.cut_splits_cluster for rep in reports], dtype=bool)
+    gaps = np.array([rep.cut_gap for rep in reports], dtype=float)
+    solver_name = reports[-1].solver if reports else settings.kind
+    t_asm, t_solve = times["assembly"], times["solve"]
     timings = {"assembly_seconds_this_group": t_asm, "solve_seconds_this_group": t_solve,
                "wall_seconds": time.perf_counter() - t_start}
     return BandData(kpoints=pts, weights=weights, energies=energies, residuals=residuals,

@@ -219,16 +219,18 @@ def run(args, ctx) -> int:
                  + (f"  PETSc options: {' '.join(ctx.petsc_args)}" if ctx.petsc_args else ""))
         width = len(str(kset.nk))
 
-        def progress(rep, done, total):
-            k = ", ".join(f"{x:+.4f}" for x in rep.k)
-            if rep.error is not None:
-                log.info(f"[k {done:>{width}}/{total}] #{rep.index} ({k}) FAILED: {rep.error}")
+        def progress(status):
+            k = ", ".join(f"{x:+.4f}" for x in status.k)
+            head = f"[k {status.done:>{width}}/{status.total}] #{status.index}"
+            if status.error is not None:
+                log.info(f"{head} ({k}) FAILED: {status.error}")
                 return
+            rep = status.summary
             flag = "  (band nev degenerate with nev+1)" if rep.cut_splits_cluster else ""
-            log.info(f"[k {done:>{width}}/{total}] #{rep.index} k = ({k}) fm^-1  group {rep.group}"
+            log.info(f"{head} k = ({k}) fm^-1  group {rep.group}"
                      f"  ε = {rep.energies[0]:.4f} … {rep.energies[-1]:.4f} MeV  "
                      f"max res {rep.max_residual:.1e}  it {rep.iterations}  {rep.seconds:.2f} s"
-                     f"{flag}")
+                     f"  ETA {status.eta_seconds:.0f} s{flag}")
 
         data = compute_bands(fields, kset, settings, layout, order=order, progress=progress)
 

@@ -164,19 +164,11 @@ def run_config(config: ResponseRunConfig, comm, log):
         H = BlochHamiltonian(grid, fields, order=config.order)
         solver = make_eigensolver(config.solver, nev=config.nev, tol=config.tol,
                                   want_vectors=True)
-        prog = log.progress(kmesh.nk, "k")
-        last = [0]
-
-        def progress(done, total):
-            if done > last[0]:
-                prog.step(count=done - last[0])
-                last[0] = done
-
         result = superfluid_density(H, kmesh, solver, gap=gap, levels=config.levels,
                                     layout=layout, density=config.density, mu=config.mu,
                                     smearing=config.smearing,
                                     degeneracy_tol=config.degeneracy_tol, b0=config.b0,
-                                    current=current, progress=progress)
+                                    current=current, progress=log.kpoint_progress("k"))
     finally:
         if H is not None:
             H.destroy()

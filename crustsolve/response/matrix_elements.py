@@ -134,8 +134,6 @@ def project(bv, mat) -> np.ndarray:
     (:func:`crustsolve.bands.chebyshev.hermitian_projection`: half the flops of the full
     product), reduced to rank 0 of the BV's communicator and broadcast. Collective.
     """
-    from mpi4py import MPI  # noqa: PLC0415
-
     from ..bands.chebyshev import hermitian_projection  # noqa: PLC0415
 
     l, k = bv.getActiveColumns()

@@ -26,10 +26,10 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..bands.eigensolvers import WarmStartChain
+from ..bands.ksweep import KSweep
 from ..bands.kmesh import field_symmetry_error
 from ..constants import HBAR2_2MN
-from ..errors import CrustsolveError, ConvergenceError, InputError, check_choice, check_range
+from ..errors import InputError, check_choice, check_range
 from . import bz
 from .kernels import DEFAULT_DEGENERACY_TOL
 from .matrix_elements import KPointData, diagonal_field_matrix, kpoint_data
@@ -177,7 +177,8 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
     b0 : ħ²/2m_n (MeV fm²) defining m_n in ρ_s/m_n (the functional's bare-mass convention).
     current : :class:`CurrentTerm`: also evaluate every level with the current-field vertex.
     truncation : estimate the band-truncation error of every level.
-    progress : ``progress(done, total)`` called on every rank after each round of k-points.
+    progress : ``progress(status)`` called on every rank for every k-point after each round
+        (:class:`~crustsolve.bands.ksweep.KStatus`: index, done, total, ETA, error).
     checkpoint : a :class:`crustsolve.results.Checkpoint`; every k-point's ingredients
         (:class:`~crustsolve.response.matrix_elements.KPointData`) are saved there after its
         round (rank 0 writes). With ``resume``, k-points already complete in it are loaded
@@ -216,63 +217,36 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                                  "without symmetry reduction")
         vertex = hamiltonian.kinetic_vertex(-coef)
 
-    points = np.asarray(kmesh.points, dtype=float)
-    weights = np.asarray(kmesh.weights, dtype=float)
-    nk = len(points)
-    world = layout.world
-    mine = layout.owned_indices(nk)
-    nrounds = max(world.allgather(len(mine)))
-    kdata = []
-    error = None
-    chain = WarmStartChain()   # each k-point of this group starts from the previous one
+    sweep = KSweep(kmesh.points, layout, weights=kmesh.weights, checkpoint=checkpoint,
+                   decode=KPointData.from_arrays, resume=resume, share="leaders")
+    nk = sweep.nk
+
+    def step(point, solve):
+        A = hamiltonian.matrix(point.k)
+        try:
+            res = solve(solver, A)
+            return kpoint_data(hamiltonian, point.k, res, index=point.index, weight=point.weight,
+                               gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol,
+                               current_vertex=vertex)
+        finally:
+            A.destroy()
+
     try:
         if gap.kind == "field":
-            A0 = hamiltonian.matrix(points[0])
+            A0 = hamiltonian.matrix(sweep.points[0])
             try:
                 gap_mat = diagonal_field_matrix(hamiltonian.grid, np.real(fields.Delta) * gap.scale,
                                                 A0)
             finally:
                 A0.destroy()
-        cached = _load_checkpoint(checkpoint) if (checkpoint is not None and resume) else {}
-        for r in range(nrounds):
-            new = None
-            if r < len(mine) and error is None and mine[r] in cached:
-                if layout.kcomm.rank == 0:
-                    kdata.append(cached[mine[r]])
-            elif r < len(mine) and error is None:
-                ik = mine[r]
-                A = hamiltonian.matrix(points[ik])
-                res = None
-                try:
-                    res = chain.solve(solver, A)
-                    kd = kpoint_data(hamiltonian, points[ik], res, index=ik, weight=weights[ik],
-                                     gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol,
-                                     current_vertex=vertex)
-                    if layout.kcomm.rank == 0:
-                        kdata.append(kd)
-                        new = kd
-                except CrustsolveError as exc:      # raised on every rank of this group
-                    error = (type(exc).__name__, f"k point #{ik}: {exc}")
-                finally:
-                    if res is not None and not chain.keeps(res):
-                        res.destroy()
-                    A.destroy()
-            if checkpoint is not None:
-                _save_round(checkpoint, world, new)
-            if progress is not None:
-                base, extra = divmod(nk, layout.ngroups)
-                done = sum(min(r + 1, base + (g < extra)) for g in range(layout.ngroups))
-                progress(done, nk)
+        kdata = sweep.run(step, progress=progress).ordered()
     finally:
-        chain.close()
         if gap_mat is not None:
             gap_mat.destroy()
-    errors = [e for e in world.allgather(error if layout.kcomm.rank == 0 else None) if e]
-    if errors:
-        kind, msg = errors[0]
-        raise (ConvergenceError if kind == "ConvergenceError" else InputError)(msg)
 
-    if current is not None and any(not kd.has_current for kd in kdata):
+    world = layout.world
+    missing = world.allreduce(int(current is not None and any(not kd.has_current for kd in kdata)))
+    if missing:     # decided on every rank: only group leaders hold k-point data
         raise InputError("the checkpoint was written without the current-field vertex; "
                          "resume with the same current-term settings")
     out = bz.evaluate(kdata, kmesh, volume=fields.a**3, b0=b0, levels=levels, density=density,
@@ -290,22 +264,3 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         smearing=tuple(float(s) for s in smearing), band_margin=out["band_margin"],
         max_residual=out["max_residual"], truncation_fraction=out["truncation_fraction"],
         layout=layout.describe())
-
-
-def _load_checkpoint(checkpoint) -> dict:
-    """{k index: KPointData} of the complete items of ``checkpoint`` (on every rank)."""
-    return {int(key): KPointData.from_arrays(checkpoint.load(key))
-            for key in checkpoint.completed()}
-
-
-def _save_round(checkpoint, world, kd) -> None:
-    """Gather this round's new k-points (group leaders) to world rank 0, which writes them."""
-    from ..results import Checkpoint  # noqa: PLC0415
-
-    new = world.gather(kd, root=0)
-    if world.rank == 0:
-        local = Checkpoint(checkpoint.path, None, checkpoint.group)
-        for item in new:
-            if item is not None:
-                local.save(f"{item.index:06d}", item.to_arrays())
-    world.Barrier()
