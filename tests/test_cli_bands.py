@@ -16,7 +16,8 @@ from crustsolve.bands.bandstructure import SolverSettings, compute_bands
 from crustsolve.bands.kmesh import KMesh, kpath
 from crustsolve.bands.memory import estimate_memory, nnz_per_row_for_order
 from crustsolve.cli import main
-from crustsolve.cli.bands import field_symmetry_error, read_bands
+from crustsolve.bands.kmesh import field_symmetry_error
+from crustsolve.cli.bands import read_bands
 from crustsolve.errors import ConvergenceError, InputError
 from crustsolve.parallel import Layout
 from test_foundation_cli import assert_png_plot

@@ -99,7 +99,7 @@ import numpy as np
 from ..errors import ConvergenceError, InputError, check_range
 from ..petsc_env import init_petsc
 
-from .eigensolvers import EigenResult  # one result type for every solver
+from .eigenresult import EigenResult  # one result type for every solver
 
 
 #: PETSc log stage/event names (shown by ``-log_view``).

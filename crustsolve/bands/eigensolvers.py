@@ -63,60 +63,21 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from ..errors import ConvergenceError, InputError, check_choice, check_range
 from ..petsc_env import init_petsc
+from .chebyshev import ChebyshevSolver
+from .eigenresult import EigenResult
 
 #: Names accepted by :func:`make_eigensolver`.
 SOLVER_KINDS = ("krylovschur", "lapack", "chebyshev")
 
 #: Largest matrix the dense solver accepts by default (rows).
 DEFAULT_DENSE_MAX_SIZE = 10_000
-
-
-@dataclass(frozen=True, eq=False)
-class EigenResult:
-    """Outcome of one eigenvalue solve (energies in MeV).
-
-    Attributes
-    ----------
-    eigenvalues : (m,) float, ascending, m = nev (or more with ``extend_clusters``).
-    residuals : (m,) float, ‖Ax − λx‖ / max(1 MeV, |λ|) (inf where not converged).
-    vectors : SLEPc BV over the matrix's communicator with the m eigenvectors
-        (distributed, never gathered), or None when ``want_vectors=False``.
-    iterations : restarts (Krylov–Schur, including the multiplicity check) or 1 (dense).
-    nconv : number of converged pairs reported by the solver (may exceed m).
-    solver : name of the method actually used (e.g. ``"krylovschur"``, ``"lapack"``, or the
-        EPS type chosen through the options database).
-    seconds : wall-clock time of the solve, s.
-    cut_gap : λ_{m+1} − λ_m in MeV (nan when no buffer state is available).
-    cut_splits_cluster : True when the cut at m falls inside a degenerate cluster.
-    settings : the effective solver settings (after the options database), for provenance.
-    """
-
-    eigenvalues: np.ndarray
-    residuals: np.ndarray
-    vectors: object
-    iterations: int
-    nconv: int
-    solver: str
-    seconds: float
-    cut_gap: float = math.nan
-    cut_splits_cluster: bool = False
-    settings: Mapping = field(default_factory=dict)
-
-    @property
-    def max_residual(self) -> float:
-        return float(np.max(self.residuals)) if len(self.residuals) else 0.0
-
-    def destroy(self) -> None:
-        """Free the eigenvector BV (collective over its communicator)."""
-        if self.vectors is not None:
-            self.vectors.destroy()
 
 
 def _enum_name(enum, value) -> str:
@@ -573,8 +534,6 @@ def make_eigensolver(kind: str, nev: int, tol: float = 1e-8, max_it: Optional[in
         return KrylovSchurSolver(max_it=max_it, mpd=mpd, ncv=ncv, options_prefix=options_prefix,
                                  verify_multiplicity=verify_multiplicity, **common)
     if kind == "chebyshev":
-        # Lazy import: chebyshev.py imports EigenResult from this module.
-        from .chebyshev import ChebyshevSolver  # noqa: PLC0415
 
         # With vectors, keep the buffer columns too: the warm start of the next k-point.
         return ChebyshevSolver(max_it=100 if max_it is None else max_it,

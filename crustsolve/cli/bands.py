@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ..bands.kmesh import field_symmetry_error  # noqa: F401 - re-exported (used by response)
+from ..bands.kmesh import field_symmetry_error
 from ..errors import InputError, check_range
 from . import add_memory_argument, add_overwrite_argument, for_option
 

@@ -121,8 +121,7 @@ class ResponseRunConfig:
 
 
 def _mesh(fields, cfg):
-    from ..bands.kmesh import KMesh, oh_operations  # noqa: PLC0415
-    from ..cli.bands import field_symmetry_error  # noqa: PLC0415
+    from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations  # noqa: PLC0415
 
     if fields.has_current:
         return KMesh.monkhorst_pack(cfg.kmesh, fields.a, shift=cfg.shift, symmetry="none",
