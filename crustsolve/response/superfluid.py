@@ -6,7 +6,8 @@ its own communicator), forms the band-basis matrix elements on the distributed e
 the Brillouin zone (:mod:`crustsolve.response.bz`). Results are identical (to round-off in the
 order of the sums) for any number of ranks and k-groups.
 
-Levels (``docs/physics/crust-superfluidity.md``): ``normal`` (Fermi-surface formula, Gaussian
+Levels (``docs/physics/crust-superfluidity.md``; registered in
+:mod:`crustsolve.response.levels`): ``normal`` (Fermi-surface formula, Gaussian
 smearing extrapolated to σ → 0), ``tetrahedron`` (the same formula by linear tetrahedra with
 Blöchl corrections, opt-in), ``intraband`` (velocity-only BCS intraband form), ``form_a``
 (diamagnetic + paramagnetic) and ``form_b`` (intraband + interband bracket). With a
