@@ -425,7 +425,8 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     from .parallel import Layout, require_memory  # noqa: PLC0415
     from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
     from .response import levels as response_levels  # noqa: PLC0415
-    from .response.superfluid import CurrentTerm, GapSpec, superfluid_density  # noqa: PLC0415
+    from .response import pairing  # noqa: PLC0415
+    from .response.superfluid import CurrentTerm, superfluid_density  # noqa: PLC0415
     from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
 
@@ -475,7 +476,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     log.block("layout", {**layout.describe(), "memory": mem.describe(),
                          "k_points_irreducible": kmesh.nk,
                          "full_mesh": kmesh.nfull, "bands": nb, "solver": cfg.bands.solver})
-    gap = GapSpec("constant", cfg.pairing.gap)
+    gap = pairing.make("constant", value=cfg.pairing.gap)
     evaluations = []
 
     nbands = [nb]          # grows if a band calculation ends below μ + margin

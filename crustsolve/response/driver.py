@@ -1,7 +1,8 @@
 """Run driver of the superfluid-density stage: config → bands → every level → table + HDF5.
 
 ``crustsolve run CONFIG`` with ``fields = "F.h5"`` runs :func:`run_config`; the run-file
-schema is :class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``,
+schema is :class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``
+(``kind`` = a gap model of :mod:`crustsolve.response.pairing`, and its parameters),
 ``[current]``, ``[masses]``; example ``examples/response_cosine.toml``)::
 
     cfg = load_toml(path, ResponseRunConfig, comm)          # crustsolve.config
@@ -23,22 +24,11 @@ from ..constants import HBAR2_2MN
 from ..errors import InputError, check_range
 from . import levels as L
 from .masses import effective_masses
-from .superfluid import CurrentTerm, GapSpec, superfluid_density
+from .pairing import GapConfig
+from .superfluid import CurrentTerm, superfluid_density
 
 #: HDF5 group of the results.
 GROUP = "response"
-
-
-@dataclass(frozen=True)
-class GapConfig:
-    """[gap] kind = "constant" (value, MeV) or "field" (Δ(r) of the field file × scale)."""
-
-    kind: Literal["constant", "field"] = "constant"
-    value: float = 1.0
-    scale: float = 1.0
-
-    def __post_init__(self):
-        GapSpec(self.kind, self.value, self.scale)        # validates
 
 
 @dataclass(frozen=True)
@@ -130,10 +120,10 @@ def _mesh(fields, cfg):
     if sym == "auto":
         ops = oh_operations()
         err = field_symmetry_error(fields, ops)            # U and B
-        if cfg.gap.kind == "field" and fields.Delta is not None:
-            # The pair field must be O_h invariant too (field_symmetry_error checks U, B only).
+        for f in cfg.gap.model().symmetry_fields(fields):
+            # The gap's fields must be O_h invariant too (field_symmetry_error checks U, B only).
             err = max(err, field_symmetry_error(
-                fields.replace(U=np.real(fields.Delta), B=np.ones_like(fields.B)), ops))
+                fields.replace(U=f, B=np.ones_like(fields.B)), ops))
         sym = "oh" if err < 1e-10 else "none"
     return KMesh.monkhorst_pack(cfg.kmesh, fields.a, shift=cfg.shift,
                                 symmetry="Oh" if sym == "oh" else "none", time_reversal=True)
@@ -154,7 +144,7 @@ def run_config(config: ResponseRunConfig, comm, log):
     layout = Layout.create(comm, ngroups=config.kgroups, nk=kmesh.nk)
     log.block("response layout", {**layout.describe(), "k_points": kmesh.nk,
                                   "full_mesh": kmesh.nfull, "symmetry": kmesh.symmetry})
-    gap = GapSpec(config.gap.kind, config.gap.value, config.gap.scale)
+    gap = config.gap.model()
     current = (None if config.current.cnn is None
                else CurrentTerm(config.current.cnn, config.current.nn))
     grid = Grid(fields.n, fields.a, comm=layout.kcomm)
