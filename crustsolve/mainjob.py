@@ -32,9 +32,6 @@ from .constants import HBAR2_2MN, M_N_C2, M_P_C2
 from .errors import ConfigError, InputError, NotEnoughBandsError, check_range
 from .functional import get_functional
 
-LEVEL_LABELS = {"normal": "normal (Fermi surface)", "intraband": "BCS intraband",
-                "form_a": "full response (A)", "form_b": "full response (B)"}
-
 #: What the Debye–Waller smearing acts on, by the [zeropoint] smear choice.
 SMEARED_FIELDS = {"U": ("U_n",),
                   "all": ("U_n", "B_n", "C_nn n_n (current-field vertex)",
@@ -121,17 +118,21 @@ class ZeroPointConfig:
     factor acts on: "all" (default) every field that depends on the ion positions — U_n, B_n,
     the current-field coefficient C_nn n_n and the density of the hydrodynamic comparison;
     "U" U_n only (the prescription of Chamel's papers). ``level``: the level of theory whose
-    ρ_n,s drives m_I* (its current-field variant if ``current``)."""
+    ρ_n,s drives m_I* (its current-field variant if ``current``): one of the levels the main
+    job computes, i.e. those registered as default in :mod:`crustsolve.response.levels`."""
 
     enabled: bool = True
     smear: Literal["all", "U"] = "all"
-    level: Literal["normal", "intraband", "form_a", "form_b"] = "form_b"
+    level: str = "form_b"
     current: bool = True
     rtol: float = 1e-2
     max_iter: int = 6
     mixing: float = 1.0
 
     def __post_init__(self):
+        from .response import levels  # noqa: PLC0415
+
+        levels.check_name("zeropoint.level", self.level, allowed=levels.default_names())
         check_range("zeropoint.rtol", self.rtol, 0.0, 1.0, lo_open=True)
         check_range("zeropoint.mixing", self.mixing, 0.0, 1.0, lo_open=True)
         if self.max_iter < 1:
@@ -323,9 +324,9 @@ def _level_masses(result, layer, ions_per_cell: int) -> dict:
     from .response.masses import effective_masses  # noqa: PLC0415
 
     out = {}
-    for name in result.levels:
+    for name, lv in result.levels.items():
         out[name] = {}
-        for cur in ((False, True) if result.has_current else (False,)):
+        for cur in lv.variants:
             em = effective_masses(result, name, current=cur, n_free=layer.n_n_free,
                                   Z=layer.Z, ions_per_cell=ions_per_cell)
             out[name][CURRENT_TAGS[cur]] = {
@@ -422,7 +423,9 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     from .crust.composition import check_density  # noqa: PLC0415
     from .parallel import Layout, require_memory  # noqa: PLC0415
     from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
-    from .response.superfluid import GapSpec, superfluid_density  # noqa: PLC0415
+    from .response import levels as response_levels  # noqa: PLC0415
+    from .response import pairing  # noqa: PLC0415
+    from .response.superfluid import superfluid_density  # noqa: PLC0415
     from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
 
@@ -472,7 +475,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     log.block("layout", {**layout.describe(), "memory": mem.describe(),
                          "k_points_irreducible": kmesh.nk,
                          "full_mesh": kmesh.nfull, "bands": nb, "solver": cfg.bands.solver})
-    gap = GapSpec("constant", cfg.pairing.gap)
+    gap = pairing.make("constant", value=cfg.pairing.gap)
     evaluations = []
 
     nbands = [nb]          # grows if a band calculation ends below μ + margin
@@ -489,7 +492,8 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
                 solver = make_eigensolver(cfg.bands.solver, nev=nbands[0], tol=cfg.bands.tol,
                                           want_vectors=True)
                 result = superfluid_density(
-                    H, kmesh, solver, gap=gap, layout=layout, density=n_n_mean, b0=b0,
+                    H, kmesh, solver, gap=gap, levels=response_levels.default_names(),
+                    layout=layout, density=n_n_mean, b0=b0,
                     current=inputs.current, checkpoint=ck, resume=resume, progress=progress)
                 # 10 % slack: a repeat costs a whole band calculation
                 short = cfg.bands.margin - result.band_margin
@@ -522,8 +526,8 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
                      + ", ".join(inputs.smeared))
         result = band_calculation(i, inputs)
         levels = _level_masses(result, layer, ions)
-        drive = levels[cfg.zeropoint.level][CURRENT_TAGS[cfg.zeropoint.current
-                                                         and result.has_current]]
+        driving = levels[cfg.zeropoint.level]
+        drive = driving[CURRENT_TAGS[cfg.zeropoint.current and CURRENT_TAGS[True] in driving]]
         m_out = drive["m_ion_star_c2_MeV"]
         hydro = hydrodynamic_comparison(inputs.n_n, base.a, layer, comm) if cfg.hydro else {}
         ev = Evaluation(i, msd, m_in, levels, m_out, _convergence(result), inputs.smeared,
@@ -531,7 +535,8 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
         evaluations.append(ev)
         log.info(f"band calculation {i}: <dr^2> = {msd:.4g} fm^2 → m_I* c² = {m_out:.6g} MeV, "
                  "rho_s/rho_n,f " + ", ".join(
-                     f"{k} {ev.fraction(k, current=result.has_current):.4f}" for k in levels)
+                     f"{k} {ev.fraction(k, current=CURRENT_TAGS[True] in levels[k]):.4f}"
+                     for k in levels)
                  + f"{' (with current term)' if result.has_current else ''} "
                  f"({ev.seconds:.1f} s)")
         return m_out
@@ -655,7 +660,9 @@ def _fmt(v, spec=".4f"):
 
 
 def summary_text(res: MainJobResult) -> str:
-    """The printed summary of a main-job run."""
+    """The printed summary of a main-job run (levels labelled by :mod:`crustsolve.response.levels`)."""
+    from .response import levels as response_levels  # noqa: PLC0415
+
     cfg, fin, lay = res.config, res.final, res.layer
     rigid = res.evaluations[0]
     n_all = float("nan")
@@ -674,7 +681,7 @@ def summary_text(res: MainJobResult) -> str:
             r = rigid.levels[level][tag]
             rel_tr = (m["truncation_estimate_fm3"] / m["n_s_fm3"]
                       if m["n_s_fm3"] else float("nan"))
-            lines.append(f"{LEVEL_LABELS.get(level, level):<24}"
+            lines.append(f"{response_levels.label(level):<24}"
                          f"{'yes' if tag == 'with_current' else 'no':>8}"
                          f"{_fmt(m['superfluid_fraction']['free']):>11}"
                          f"{_fmt(m['superfluid_fraction']['all']):>10}"
@@ -716,7 +723,10 @@ def summary_text(res: MainJobResult) -> str:
                  f"({c['kpoints']} irreducible; not shown converged), {c['nbands']} bands, band "
                  f"margin above mu {c['band_margin_MeV']:.3g} MeV, max residual "
                  f"{c['max_residual']:.1e}")
-    lines.append(f"  smearing-extrapolation error of the normal level: "
-                 f"{c.get('normal_smearing_error_fm3', math.nan):.2e} fm^-3; wall time "
-                 f"{res.seconds:.0f} s")
+    registry = response_levels.registry()
+    smeared = [lv for lv in fin.levels
+               if lv in registry and registry[lv].number_equation == "smearing"]
+    lines.append("  " + "".join(f"smearing-extrapolation error of the {lv} level: "
+                                f"{c.get(f'{lv}_smearing_error_fm3', math.nan):.2e} fm^-3; "
+                                for lv in smeared) + f"wall time {res.seconds:.0f} s")
     return "\n".join(lines)

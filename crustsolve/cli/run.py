@@ -156,25 +156,27 @@ def plot_summary(res, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from ..mainjob import LEVEL_LABELS  # noqa: PLC0415
+    from ..response import levels as response_levels  # noqa: PLC0415
 
     fin = res.final
-    levels = list(fin.levels)
-    labels = [LEVEL_LABELS.get(lv, lv) for lv in levels]
+    levels = list(fin.levels)            # every computed level, in registry order
+    labels = [response_levels.label(lv) for lv in levels]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     x = range(len(levels))
-    tags = [t for t in ("no_current", "with_current") if t in fin.levels[levels[0]]]
+    tags = [t for t in ("no_current", "with_current") if any(t in fin.levels[lv] for lv in levels)]
+    nan = {"superfluid_fraction": {"free": float("nan"), "all": float("nan")},
+           "m_ion_star_over_mu": float("nan")}        # a level without this variant
     width = 0.8 / (2 * len(tags))
     bars = [(ref, tag) for ref in ("free", "all") for tag in tags]
     for j, (ref, tag) in enumerate(bars):
         off = (j - (len(bars) - 1) / 2) * width
-        vals = [fin.levels[lv][tag]["superfluid_fraction"][ref] for lv in levels]
+        vals = [fin.levels[lv].get(tag, nan)["superfluid_fraction"][ref] for lv in levels]
         name = ("free neutrons n_n,f" if ref == "free" else "all neutrons n_n") + (
             ", with current term" if tag == "with_current" else "")
         axes[0].bar([i + off for i in x], vals, width=width, label=name)
     for j, tag in enumerate(tags):
         off = (j - (len(tags) - 1) / 2) * 0.4
-        vals = [fin.levels[lv][tag]["m_ion_star_over_mu"] for lv in levels]
+        vals = [fin.levels[lv].get(tag, nan)["m_ion_star_over_mu"] for lv in levels]
         axes[1].bar([i + off for i in x], vals, width=0.4,
                     label="with current term" if tag == "with_current" else "bands")
     if res.hydro:

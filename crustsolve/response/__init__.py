@@ -2,6 +2,7 @@
 
 Modules
 -------
+levels           the registry of the levels of theory (name, label, formula, number equation, evaluation)
 kernels          per-k integrands of every level of theory (pure numpy; ``docs/physics/crust-superfluidity.md``)
 bz               Brillouin-zone sums, chemical potentials, IBZ unfolding, MPI reduction
 matrix_elements  ħv = Ψᴴ ∂h/∂k Ψ etc. on distributed SLEPc BV eigenvectors

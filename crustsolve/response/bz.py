@@ -10,15 +10,17 @@ Reduced (irreducible-wedge) meshes: a tensor at k_irr stands for R T Rᵀ at eve
 point R k_irr of its star (``KMesh.full_to_irr``, ``KMesh.full_ops``), so the sum
 (1/N_full) Σ_full R_f T(k_irr(f)) R_fᵀ equals the full-mesh sum exactly (tested).
 
-Number equations (which one each level uses):
+The levels, their integrands and their number equations are the registry of
+:mod:`crustsolve.response.levels` (read at call time): this module has no per-level code, so a
+new level of theory does not touch it. The registered levels and number equations are:
   * ``tetrahedron``: n = (2/V) × Blöchl-corrected occupied BZ fraction (linear tetrahedra);
   * ``normal``: n = (2/V) Σ_k w_k Σ_α ½erfc((ε_α − μ_σ)/σ), one μ_σ per smearing width σ;
   * ``intraband``, ``form_a``, ``form_b``: the BCS equation n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α)
     (one μ shared by the three, so they differ only in the response formula).
 With a fixed μ instead, every level uses it and reports the density its equation gives.
 
-Current-field variants: when the k-point data carry the current-field vertex, every level is
-also evaluated with the current-corrected velocity in one factor (and, for Form A, the
+Current-field variants: when the k-point data carry the current-field vertex, every level
+registered with a current variant (all of them today) is also evaluated with the current-corrected velocity in one factor (and, for Form A, the
 corrected diamagnetic operator): ``LevelResult.tensor_current``.
 
 Band truncation: the bands above the computed set are missing from every BCS level through
@@ -45,19 +47,16 @@ import numpy as np
 
 from ..errors import InputError, NotEnoughBandsError
 from . import kernels as K
+from . import levels as L
 
 #: Energy (MeV) padding band lists of unequal length: its occupations vanish at every level.
 _PAD = 1e30
 
-#: Levels of theory, in the order they are reported.
-LEVELS = ("tetrahedron", "normal", "intraband", "form_a", "form_b")
-
-#: Levels computed by default. The tetrahedron level is opt-in: it interpolates
-#: energy-ordered bands linearly across band crossings, which converges slowly with the mesh
-#: when folded bands cross near μ (measured: empty lattice in a 10 fm cube, +21 %, −13 %, +15 %
-#: at 6³, 8³, 10³ while the smearing level is within 0.7 %; one smooth band: 3.2 %, 0.9 %,
-#: 0.45 % at 8³, 16³, 24³). Use it for crystals with gapped bands near μ.
-DEFAULT_LEVELS = ("normal", "intraband", "form_a", "form_b")
+#: Levels of theory, in the order they are reported, and those computed by default: names of
+#: the registry :data:`crustsolve.response.levels.REGISTRY` at import (the evaluation itself
+#: always reads the live registry).
+LEVELS = L.names()
+DEFAULT_LEVELS = L.default_names()
 
 #: Fraction f of the band margin kept in the second evaluation that estimates the truncation.
 TRUNCATION_FRACTION = 0.75
@@ -89,6 +88,11 @@ class LevelResult:
     def scalar(self) -> float:
         """Tr/3 (fm⁻³): the superfluid density of a cubic crystal."""
         return float(np.trace(self.tensor) / 3.0)
+
+    @property
+    def variants(self) -> tuple:
+        """(False,) or (False, True): the computed variants (True = with the current field)."""
+        return (False,) if self.tensor_current is None else (False, True)
 
     @property
     def scalar_current(self) -> float:
@@ -151,150 +155,57 @@ def _gather_bands(kdata, nk, comm):
     return E, D, top, maxres
 
 
-def _chemical_potentials(E, D, weights, volume, levels, density, mu, smearing, kmesh):
-    """{'normal': {σ: μ_σ}, 'bcs': μ, 'tetrahedron': (μ, integrator)} as needed."""
-    out = {}
-    if "normal" in levels:
-        out["normal"] = {s: (K.solve_mu_normal(E, weights, volume, density, s)
-                             if mu is None else float(mu)) for s in smearing}
-    if any(lv not in ("normal", "tetrahedron") for lv in levels):
-        out["bcs"] = (K.solve_mu_bcs(E, D, weights, volume, density) if mu is None
-                      else float(mu))
-    if "tetrahedron" in levels:
-        from .tetrahedra import TetrahedronIntegrator  # noqa: PLC0415
-
-        tetra = TetrahedronIntegrator(kmesh, E)
-        out["tetrahedron"] = (tetra.solve_mu(density * volume) if mu is None else float(mu),
-                              tetra)
-    return out
+def _variants(with_current):
+    return (False, True) if with_current else (False,)
 
 
-def _all_mus(mus):
-    vals = list(mus.get("normal", {}).values())
-    if "bcs" in mus:
-        vals.append(mus["bcs"])
-    if "tetrahedron" in mus:
-        vals.append(mus["tetrahedron"][0])
-    return vals
+def _level_sums(kdata, ops, regs, sols, tol, with_current, comm, ctx):
+    """Σ_k over this rank's k-points of every per-k level's integrand (star-summed), all-reduced.
 
-
-def _level_sums(kdata, ops, levels, mus, smearing, tol, with_current, comm):
-    """Σ_k over this rank's k-points of every level's integrand (star-summed), all-reduced."""
-    bcs = [lv for lv in levels if lv not in ("normal", "tetrahedron")]
-    variants = (False, True) if with_current else (False,)
-    shapes = {"normal": (len(smearing), 3, 3), "intraband": (3, 3), "form_a": (3, 3, 3),
-              "form_b": (2, 3, 3)}
-    acc = {(lv, cur): np.zeros(shapes[lv]) for lv in levels if lv != "tetrahedron"
-           for cur in variants}
+    {(level, current): array}; the cluster products of each (k, variant) are shared."""
+    acc = {(lv.name, cur): np.zeros(lv.shape(ctx)) for lv in regs
+           for cur in lv.variants(with_current)}
     for kd in kdata:
-        eps, vel, gap = kd.energies, kd.velocity, kd.gap
         R = ops[kd.index]
-        for cur in variants:
-            v2 = kd.flow_velocity() if cur else None
-            vprod = K.cluster_products(eps, vel, v2, tol)
-            if "normal" in levels:
-                T = np.array([K.fermi_surface_integrand(eps, mus["normal"][s], s, vprod)
-                              for s in smearing])
-                acc[("normal", cur)] += _star_sum(T, R)
-            if not bcs:
-                continue
-            mu_b = mus["bcs"]
-            if "intraband" in levels:
-                acc[("intraband", cur)] += _star_sum(K.intraband_integrand(eps, gap, mu_b, vprod), R)
-            if "form_a" in levels:
-                tot, dia, para = K.form_a_integrand(
-                    eps, gap, mu_b, vel, kd.d2h, vel2=v2,
-                    d2h2=kd.flow_d2h() if cur else None)
-                acc[("form_a", cur)] += _star_sum(np.array([tot, dia, para]), R)
-            if "form_b" in levels:
-                intra, inter = K.form_b_integrand(eps, gap, mu_b, vel, v2, tol, vprod=vprod)
-                acc[("form_b", cur)] += _star_sum(np.array([intra, inter]), R)
+        for cur in _variants(with_current):
+            terms = L.KPointTerms(kd.energies, kd.gap, kd.velocity, kd.d2h,
+                                  kd.flow_velocity() if cur else None,
+                                  kd.flow_d2h() if cur else None, tol)
+            for lv in regs:
+                if cur in lv.variants(with_current):
+                    acc[(lv.name, cur)] += _star_sum(
+                        lv.integrand(terms, sols[lv.number_equation], ctx), R)
     return {key: _allreduce(comm, val) for key, val in acc.items()}
-
-
-def _tetrahedron_tensor(kdata, kmesh, nk, nb, tetra, mu_t, tol, with_current, comm, b0, volume):
-    """Tetrahedron Fermi-surface tensors {current: (3, 3)} (fm⁻³)."""
-    out = {}
-    for cur in ((False, True) if with_current else (False,)):
-        vp_mine = [(kd.index, K.cluster_products(kd.energies, kd.velocity,
-                                                 kd.flow_velocity() if cur else None, tol))
-                   for kd in kdata]
-        vp_all = vp_mine if comm is None else [x for part in comm.allgather(vp_mine)
-                                               for x in part]
-        F = np.zeros((nk, nb, 3, 3))
-        for ik, vp in vp_all:
-            F[ik, :len(vp)] = 2.0 * vp            # spin factor, as in fermi_surface_integrand
-        t = tetra.fermi_surface(mu_t, F) / (2.0 * b0 * volume)
-        # The 6-tetrahedra split of each cube (along [111]) is not O_h symmetric: average the
-        # tensor over the mesh's point group (exact for the BZ integral of a symmetric crystal).
-        out[cur] = K.symmetrise(t, getattr(kmesh, "operations", np.eye(3)[None]))
-    return out
 
 
 def _evaluate_set(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, tol, comm,
                   ops, nfull):
-    """Every level on the given band data: ({name: dict of arrays}, mus, E, D, top, maxres)."""
+    """Every level on the given band data: ({name: dict}, solutions, E, top, maxres, current)."""
     nk = int(len(kmesh.weights))
     weights = np.asarray(kmesh.weights, dtype=float)
     E, D, top, maxres = _gather_bands(kdata, nk, comm)
-    bcs = [lv for lv in levels if lv not in ("normal", "tetrahedron")]
-    if bcs and not np.any(D != 0):
+    regs = [L.get(lv) for lv in levels]
+    equations = {lv.number_equation: lv.equation for lv in regs}
+    if any(eq.needs_gap for eq in equations.values()) and not np.any(D != 0):
         raise InputError("BCS levels need a nonzero gap Δ (use the normal level for Δ = 0)")
-    mus = _chemical_potentials(E, D, weights, volume, levels, density, mu, smearing, kmesh)
+    bands = L.BandSet(E, D, weights, volume, kmesh, smearing)
+    sols = {name: eq.solve(bands, density, mu) for name, eq in equations.items()}
     with_current = bool(comm.allreduce(any(kd.has_current for kd in kdata), op=_lor())
                         if comm is not None else any(kd.has_current for kd in kdata))
-    sums = _level_sums(kdata, ops, levels, mus, smearing, tol, with_current, comm)
+    ctx = L.Context(tuple(kdata), kmesh, bands, b0, tol, comm, with_current)
+    sums = _level_sums(kdata, ops, [lv for lv in regs if lv.integrand is not None], sols, tol,
+                       with_current, comm, ctx)
     pref = 1.0 / (2.0 * b0 * volume * nfull)
     out = {}
-    variants = (False, True) if with_current else (False,)
-    if "tetrahedron" in levels:
-        mu_t, tetra = mus["tetrahedron"]
-        tt = _tetrahedron_tensor(kdata, kmesh, nk, E.shape[1], tetra, mu_t, tol, with_current,
-                                 comm, b0, volume)
-        out["tetrahedron"] = {"tensor": tt[False], "tensor_current": tt.get(True), "mu": mu_t,
-                              "density": tetra.density(mu_t) / volume, "details": {
-                                  "method": "linear tetrahedra with Blöchl corrections, δ "
-                                            "weights = ∂/∂μ of the occupation weights"}}
-    if "normal" in levels:
-        res = {}
-        for cur in variants:
-            vals = sums[("normal", cur)] * pref
-            ext, spread = K.extrapolate_sigma(smearing, vals)
-            res[cur] = (ext, spread, [float(np.trace(v) / 3) for v in vals])
-        s0 = min(smearing)
-        ext, spread, sc = res[False]
-        out["normal"] = {
-            "tensor": ext, "tensor_current": res[True][0] if with_current else None,
-            "mu": mus["normal"][s0],
-            "density": K.density_normal(E, weights, volume, mus["normal"][s0], s0),
-            "error": float(np.trace(spread) / 3) if np.all(np.isfinite(spread)) else math.nan,
-            "details": {"method": "gaussian smearing, a + b σ² extrapolation",
-                        "sigma_MeV": list(smearing), "scalar_per_sigma": sc,
-                        "mu_per_sigma": [mus["normal"][s] for s in smearing]}}
-    if bcs:
-        n_b = K.density_bcs(E, D, weights, volume, mus["bcs"])
-        for lv in bcs:
-            t = {cur: sums[(lv, cur)] * pref for cur in variants}
-            entry = {"mu": mus["bcs"], "density": n_b, "details": {}}
-            if lv == "form_a":
-                entry["tensor"] = t[False][0]
-                entry["details"] = {"diamagnetic": t[False][1], "paramagnetic": t[False][2]}
-                entry["tensor_current"] = t[True][0] if with_current else None
-                if with_current:
-                    entry["details"].update(diamagnetic_current=t[True][1],
-                                            paramagnetic_current=t[True][2])
-            elif lv == "form_b":
-                entry["tensor"] = t[False][0] + t[False][1]
-                entry["details"] = {"intraband": t[False][0], "interband": t[False][1]}
-                entry["tensor_current"] = (t[True][0] + t[True][1]) if with_current else None
-                if with_current:
-                    entry["details"].update(intraband_current=t[True][0],
-                                            interband_current=t[True][1])
-            else:
-                entry["tensor"] = t[False]
-                entry["tensor_current"] = t[True] if with_current else None
-            out[lv] = entry
-    return out, mus, E, top, maxres, with_current
+    for lv in regs:
+        sol = sols[lv.number_equation]
+        if lv.evaluate is not None:
+            entry = lv.evaluate(ctx, sol)
+        else:
+            t = {cur: sums[(lv.name, cur)] * pref for cur in lv.variants(with_current)}
+            entry = lv.finish(t[False], t.get(True), sol, ctx)
+        out[lv.name] = {"mu": sol.mu, "density": sol.density, **entry}
+    return out, sols, E, top, maxres, with_current
 
 
 def _lor():
@@ -332,25 +243,27 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
     Returns {"levels": {name: LevelResult}, "band_margin": MeV, "nb", "nk", "nfull",
     "max_residual", "top_band_min", "has_current"}.
     """
-    levels = tuple(levels)
-    for lv in levels:
-        if lv not in LEVELS:
-            raise InputError(f"unknown level {lv!r}; choose from {', '.join(LEVELS)}")
+    levels = L.check_names("levels", levels)
     if (density is None) == (mu is None):
         raise InputError("give exactly one of the neutron density n (fm^-3) or the chemical "
                          "potential mu (MeV)")
     smearing = tuple(float(s) for s in smearing)
-    if "normal" in levels and (not smearing or min(smearing) <= 0):
-        raise InputError("the normal level needs smearing widths σ > 0 MeV")
+    equations = {}
+    for name in levels:
+        lv = L.get(name)
+        equations.setdefault(lv.number_equation, lv.equation)
+        if lv.equation.check is not None:
+            lv.equation.check(smearing, name)
     nk = int(len(kmesh.weights))
     ops = star_operations(kmesh, nk)
     nfull = sum(len(o) for o in ops)
     kw = dict(volume=volume, b0=b0, levels=levels, density=density, mu=mu, smearing=smearing,
               tol=tol, comm=comm, ops=ops, nfull=nfull)
-    main, mus, E, top, maxres, with_current = _evaluate_set(kdata, kmesh, **kw)
+    main, sols, E, top, maxres, with_current = _evaluate_set(kdata, kmesh, **kw)
     top_min = float(top.min())
-    margin = top_min - max(_all_mus(mus))
-    need = 5.0 * max(smearing) if "normal" in levels else 0.0
+    mu_max = max(m for sol in sols.values() for m in sol.mus)
+    margin = top_min - mu_max
+    need = max(eq.margin(smearing) for eq in equations.values())
     if check_bands and margin <= need:
         raise NotEnoughBandsError(
             f"not enough bands: the highest computed band reaches down to {top_min:.6g} MeV, "
@@ -359,7 +272,7 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
     trunc = {}
     if truncation and margin > 0:
         f = TRUNCATION_FRACTION
-        threshold = max(_all_mus(mus)) + f * margin
+        threshold = mu_max + f * margin
         sub, *_ = _evaluate_set(_subset(kdata, threshold, tol), kmesh, **kw)
         factor = f**2 / (1.0 - f**2)          # L(∞) − L(m) from L(m) − L(f m) for L ∝ −1/m²
         for name, entry in main.items():
@@ -370,7 +283,7 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
                       - float(np.trace(sub[name]["tensor_current"]) / 3))
             trunc[name] = (factor * t0, factor * tc)
     out = {}
-    for name in [lv for lv in LEVELS if lv in main]:
+    for name in [lv for lv in L.names() if lv in main]:
         e = main[name]
         tr = trunc.get(name, (math.nan, math.nan))
         out[name] = LevelResult(name, e["tensor"], e["mu"], e["density"],

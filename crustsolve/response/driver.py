@@ -1,7 +1,8 @@
 """Run driver of the superfluid-density stage: config → bands → every level → table + HDF5.
 
 ``crustsolve run CONFIG`` with ``fields = "F.h5"`` runs :func:`run_config`; the run-file
-schema is :class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``,
+schema is :class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``
+(``kind`` = a gap model of :mod:`crustsolve.response.pairing`, and its parameters),
 ``[current]``, ``[masses]``; example ``examples/response_cosine.toml``)::
 
     cfg = load_toml(path, ResponseRunConfig, comm)          # crustsolve.config
@@ -21,24 +22,13 @@ import numpy as np
 from ..config import to_dict
 from ..constants import HBAR2_2MN
 from ..errors import InputError, check_range
-from .bz import DEFAULT_LEVELS, LEVELS
+from . import levels as L
 from .masses import effective_masses
-from .superfluid import CurrentTerm, GapSpec, superfluid_density
+from .pairing import GapConfig
+from .superfluid import CurrentTerm, superfluid_density
 
 #: HDF5 group of the results.
 GROUP = "response"
-
-
-@dataclass(frozen=True)
-class GapConfig:
-    """[gap] kind = "constant" (value, MeV) or "field" (Δ(r) of the field file × scale)."""
-
-    kind: Literal["constant", "field"] = "constant"
-    value: float = 1.0
-    scale: float = 1.0
-
-    def __post_init__(self):
-        GapSpec(self.kind, self.value, self.scale)        # validates
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,8 @@ class ResponseRunConfig:
     kmesh : Monkhorst–Pack points per direction; shift : shifted mesh; symmetry : "auto"
     (O_h if the fields are O_h invariant and carry no current), "oh", "none".
     kgroups : number of k-groups (default automatic). density (fm⁻³) or mu (MeV): exactly one.
-    levels : subset of ("tetrahedron", "normal", "intraband", "form_a", "form_b").
+    levels : registered levels of theory (:mod:`crustsolve.response.levels`; default: those
+    registered as default).
     smearing : Gaussian widths σ (MeV) of the normal level, extrapolated to σ → 0.
     degeneracy_tol : MeV. b0 : ħ²/2m_n (MeV fm²) that defines m_n. output : HDF5 path or "".
     Every level is reported with its band-truncation estimate (the bands above the ``nev``
@@ -95,7 +86,7 @@ class ResponseRunConfig:
     kgroups: Optional[int] = None
     density: Optional[float] = None
     mu: Optional[float] = None
-    levels: tuple[str, ...] = DEFAULT_LEVELS
+    levels: tuple[str, ...] = L.default_names()
     smearing: tuple[float, ...] = (0.4, 0.3, 0.2)
     degeneracy_tol: float = 1e-6
     b0: float = HBAR2_2MN
@@ -109,9 +100,7 @@ class ResponseRunConfig:
             raise InputError("give exactly one of density (fm^-3) or mu (MeV)")
         if self.density is not None:
             check_range("density", self.density, lo=0.0, lo_open=True, unit="fm^-3")
-        for lv in self.levels:
-            if lv not in LEVELS:
-                raise InputError(f"level {lv!r} is not one of: {', '.join(LEVELS)}")
+        L.check_names("levels", self.levels)
         if int(self.kmesh) < 1:
             raise InputError(f"kmesh = {self.kmesh} must be ≥ 1")
         if int(self.nev) < 1:
@@ -130,10 +119,10 @@ def _mesh(fields, cfg):
     if sym == "auto":
         ops = oh_operations()
         err = field_symmetry_error(fields, ops)            # U and B
-        if cfg.gap.kind == "field" and fields.Delta is not None:
-            # The pair field must be O_h invariant too (field_symmetry_error checks U, B only).
+        for f in cfg.gap.model().symmetry_fields(fields):
+            # The gap's fields must be O_h invariant too (field_symmetry_error checks U, B only).
             err = max(err, field_symmetry_error(
-                fields.replace(U=np.real(fields.Delta), B=np.ones_like(fields.B)), ops))
+                fields.replace(U=f, B=np.ones_like(fields.B)), ops))
         sym = "oh" if err < 1e-10 else "none"
     return KMesh.monkhorst_pack(cfg.kmesh, fields.a, shift=cfg.shift,
                                 symmetry="Oh" if sym == "oh" else "none", time_reversal=True)
@@ -154,7 +143,7 @@ def run_config(config: ResponseRunConfig, comm, log):
     layout = Layout.create(comm, ngroups=config.kgroups, nk=kmesh.nk)
     log.block("response layout", {**layout.describe(), "k_points": kmesh.nk,
                                   "full_mesh": kmesh.nfull, "symmetry": kmesh.symmetry})
-    gap = GapSpec(config.gap.kind, config.gap.value, config.gap.scale)
+    gap = config.gap.model()
     current = (None if config.current.cnn is None
                else CurrentTerm(config.current.cnn, config.current.nn))
     grid = Grid(fields.n, fields.a, comm=layout.kcomm)
@@ -189,7 +178,6 @@ def masses_of(result, config: ResponseRunConfig, level: str, current: bool):
 
 def summary_table(result, config: ResponseRunConfig) -> str:
     """Human-readable table: n_s per level, fractions against both references, m_I*/m_I."""
-    cur_opts = (False, True) if result.has_current else (False,)
     refs = ("free", "all") if config.masses.n_free_profile is not None else ("all",)
     lines = ["superfluid density n_s = rho_n,s/m_n (fm^-3) at every level of theory; "
              "'current' = with the current-field vertex of the superflow; 'trunc' = estimated "
@@ -199,7 +187,7 @@ def summary_table(result, config: ResponseRunConfig) -> str:
             + f"{'mI*/mI':>10}")
     lines.append(head)
     for name, lv in result.levels.items():
-        for cur in cur_opts:
+        for cur in lv.variants:
             em = masses_of(result, config, name, cur)
             f = em.superfluid_fraction
             lines.append(f"{name:<12}{'yes' if cur else 'no':>8}{lv.mu:>10.4f}"
@@ -212,11 +200,12 @@ def summary_table(result, config: ResponseRunConfig) -> str:
     lines.append(f"bands per k {result.nb}, k-points {result.nk} (full mesh {result.nfull}), "
                  f"band margin above mu {result.band_margin:.3g} MeV, max residual "
                  f"{result.max_residual:.2e}, gap {result.gap}")
-    if "normal" in result.levels:
-        d = result.levels["normal"].details
-        lines.append("normal smearing: " + ", ".join(
-            f"sigma={s:.3g}: {v:.6e}" for s, v in zip(d["sigma_MeV"], d["scalar_per_sigma"]))
-            + " (extrapolated to sigma -> 0)")
+    for name, lv in result.levels.items():
+        d = lv.details
+        if "scalar_per_sigma" in d:                  # levels with the smearing equation
+            lines.append(f"{name} smearing: " + ", ".join(
+                f"sigma={s:.3g}: {v:.6e}" for s, v in zip(d["sigma_MeV"], d["scalar_per_sigma"]))
+                + " (extrapolated to sigma -> 0)")
     return "\n".join(lines)
 
 
@@ -230,7 +219,7 @@ def write_result(path, result, config, comm, layout=None, timings=None) -> None:
         ds[f"{GROUP}/{name}/mu"] = (lv.mu, "MeV")
         ds[f"{GROUP}/{name}/density"] = (lv.density, "fm^-3")
         ds[f"{GROUP}/{name}/smearing_error"] = (lv.error, "fm^-3")
-        for cur in ((False, True) if result.has_current else (False,)):
+        for cur in lv.variants:
             em = masses_of(result, config, name, cur)
             tag = "with_current" if cur else "no_current"
             ds[f"{GROUP}/{name}/{tag}/n_s"] = (result.scalar(name, cur), "fm^-3 (rho_n,s/m_n)")

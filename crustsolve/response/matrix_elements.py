@@ -16,6 +16,7 @@ Derivatives are the exact k-derivatives of the u-gauge FD matrix (``BlochHamilto
 ``.d2matrix``; ``docs/numerics.md``, u-gauge), so Hellmann–Feynman and the effective-mass sum
 rule hold to round-off within the complete band set.
 
+The gaps Δ_αk come from a gap model of :mod:`crustsolve.response.pairing`.
 Degenerate subspaces: with a local pair field the
 band-diagonal gap Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r depends on the basis chosen inside a
 degenerate cluster; there Ψᴴ Δ̂ Ψ is diagonalised and every matrix element is rotated with the
@@ -258,14 +259,13 @@ def _band_diagonal_d2(hamiltonian_like, k, bv, labels, nb):
 
 
 def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
-                gap: float = 0.0, gap_field_mat=None, tol=DEFAULT_DEGENERACY_TOL,
-                current_vertex=None) -> KPointData:
+                gap=0.0, tol=DEFAULT_DEGENERACY_TOL, current_vertex=None) -> KPointData:
     """Matrix elements of one solved k-point (collective on the Hamiltonian's communicator).
 
-    ``result`` is an ``EigenResult`` with ``vectors`` (a BV). ``gap``: constant Δ (MeV) used
-    when ``gap_field_mat`` is None; otherwise ``gap_field_mat`` is the diagonal Mat of Δ(r)
-    (:func:`diagonal_field_matrix`) and Δ_αk are its band-diagonal elements after
-    diagonalisation inside degenerate clusters (the velocities are rotated consistently).
+    ``result`` is an ``EigenResult`` with ``vectors`` (a BV). ``gap``: a per-k gap evaluator
+    from :meth:`crustsolve.response.pairing.GapModel.prepare` (its ``band_gaps`` gives Δ_αk
+    from the energies and Ψᴴ·mat·Ψ, and the rotations inside degenerate clusters, which
+    every matrix element follows), or a number: a constant Δ (MeV).
     ``current_vertex``: a :class:`~crustsolve.bands.hamiltonian.KineticVertex` of the
     current-field coefficient −C_nn n_n, or None.
     """
@@ -298,16 +298,18 @@ def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
             finally:
                 dW.destroy()
         cd2full = _band_diagonal_d2(current_vertex, k, bv, labels, nb)
-    if gap_field_mat is not None:
-        gm = project(bv, gap_field_mat)
-        blocks, gaps = rotate_degenerate(eps, gm, tol)
+    if not hasattr(gap, "band_gaps"):
+        from .pairing import as_model  # noqa: PLC0415
+
+        gap = as_model(gap).prepare(hamiltonian, k)
+    gaps, blocks = gap.band_gaps(eps, lambda mat: project(bv, mat), tol)
+    gaps = np.asarray(gaps, dtype=float)
+    if blocks:
         vel = _rotate(vel, blocks)
         d2full = _rotate(d2full, blocks)    # block diagonal: stays block diagonal
         if cvel is not None:
             cvel = _rotate(cvel, blocks)
             cd2full = _rotate(cd2full, blocks)
-    else:
-        gaps = np.full(nb, float(gap))
     d2h = np.real(np.einsum("ijaa->ija", d2full))
     cd2 = None if cd2full is None else np.real(np.einsum("ijaa->ija", cd2full))
     maxres = float(np.max(result.residuals)) if len(result.residuals) else 0.0

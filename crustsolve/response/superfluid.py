@@ -6,7 +6,8 @@ its own communicator), forms the band-basis matrix elements on the distributed e
 the Brillouin zone (:mod:`crustsolve.response.bz`). Results are identical (to round-off in the
 order of the sums) for any number of ranks and k-groups.
 
-Levels (``docs/physics/crust-superfluidity.md``): ``normal`` (Fermi-surface formula, Gaussian
+Levels (``docs/physics/crust-superfluidity.md``; registered in
+:mod:`crustsolve.response.levels`): ``normal`` (Fermi-surface formula, Gaussian
 smearing extrapolated to σ → 0), ``tetrahedron`` (the same formula by linear tetrahedra with
 Blöchl corrections, opt-in), ``intraband`` (velocity-only BCS intraband form), ``form_a``
 (diamagnetic + paramagnetic) and ``form_b`` (intraband + interband bracket). With a
@@ -29,34 +30,14 @@ import numpy as np
 from ..bands.ksweep import KSweep
 from ..bands.kmesh import field_symmetry_error
 from ..constants import HBAR2_2MN
-from ..errors import InputError, check_choice, check_range
-from . import bz
+from ..errors import InputError, check_range
+from . import bz, pairing
 from .kernels import DEFAULT_DEGENERACY_TOL
-from .matrix_elements import KPointData, diagonal_field_matrix, kpoint_data
+from .matrix_elements import KPointData, kpoint_data
+from .pairing import GapSpec  # noqa: F401  (re-exported: the former gap specification)
 
-#: Gap models: constant, or the band-diagonal matrix element of a pair field Δ(r).
-GAP_KINDS = ("constant", "field")
-
-
-@dataclass(frozen=True)
-class GapSpec:
-    """Pairing gap Δ_αk: ``constant`` (``value`` MeV, all bands and k) or ``field`` (the
-    band-diagonal matrix element of the fields' Δ(r), times ``scale``)."""
-
-    kind: str = "constant"
-    value: float = 1.0
-    scale: float = 1.0
-
-    def __post_init__(self):
-        check_choice("gap kind", self.kind, GAP_KINDS)
-        if self.kind == "constant":
-            object.__setattr__(self, "value", check_range("gap", self.value, lo=0.0,
-                                                          unit="MeV"))
-        object.__setattr__(self, "scale", check_range("gap scale", self.scale))
-
-    def describe(self) -> dict:
-        return ({"kind": "constant", "value_MeV": self.value} if self.kind == "constant"
-                else {"kind": "field", "scale": self.scale})
+#: Gap models (:mod:`crustsolve.response.pairing`); ``GapSpec`` is the former constructor.
+GAP_KINDS = pairing.names()
 
 
 @dataclass(frozen=True)
@@ -172,8 +153,9 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         a current field I the mesh must use neither point symmetry nor time reversal).
     solver : an eigensolver from :func:`crustsolve.bands.eigensolvers.make_eigensolver` with
         ``want_vectors=True`` (its ``nev`` is the number of bands).
-    gap : :class:`GapSpec`. density / mu : exactly one: mean neutron density n̄_n (fm⁻³) or a
-        fixed chemical potential (MeV). smearing : σ list (MeV) for the normal level.
+    gap : a gap model of :mod:`crustsolve.response.pairing` (e.g. ``GapSpec("constant", 1.0)``)
+        or a number (constant gap, MeV). density / mu : exactly one: mean neutron density n̄_n
+        (fm⁻³) or a fixed chemical potential (MeV). smearing : σ list (MeV) for the normal level.
     b0 : ħ²/2m_n (MeV fm²) defining m_n in ρ_s/m_n (the functional's bare-mass convention).
     current : :class:`CurrentTerm`: also evaluate every level with the current-field vertex.
     truncation : estimate the band-truncation error of every level.
@@ -195,16 +177,9 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
                          "(symmetry 'none', time_reversal False)")
     b0 = check_range("b0 = hbar^2/2m_n", b0, lo=0.0, lo_open=True, unit="MeV fm^2")
     levels = tuple(levels)
-    gap_mat = None
-    if gap.kind == "field":
-        if fields.Delta is None:
-            raise InputError("gap kind 'field' needs a pairing field Delta in the fields")
-        dre = np.real(fields.Delta)
-        if np.max(np.abs(np.imag(fields.Delta)), initial=0.0) > 1e-12 * max(1.0, np.abs(dre).max()):
-            raise InputError("the pairing field Delta(r) must be real (gauge its phase away)")
-        gbar = float(np.abs(dre).max() * abs(gap.scale))
-    else:
-        gbar = float(gap.value)
+    gap = pairing.as_model(gap)
+    gap.check(fields)
+    gap_k = None                # the per-k gap evaluator, prepared with the first k-point
     vertex = None
     if current is not None:
         coef = current.field(hamiltonian.grid.n)
@@ -226,23 +201,16 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         try:
             res = solve(solver, A)
             return kpoint_data(hamiltonian, point.k, res, index=point.index, weight=point.weight,
-                               gap=gbar, gap_field_mat=gap_mat, tol=degeneracy_tol,
-                               current_vertex=vertex)
+                               gap=gap_k, tol=degeneracy_tol, current_vertex=vertex)
         finally:
             A.destroy()
 
     try:
-        if gap.kind == "field":
-            A0 = hamiltonian.matrix(sweep.points[0])
-            try:
-                gap_mat = diagonal_field_matrix(hamiltonian.grid, np.real(fields.Delta) * gap.scale,
-                                                A0)
-            finally:
-                A0.destroy()
+        gap_k = gap.prepare(hamiltonian, sweep.points[0])
         kdata = sweep.run(step, progress=progress).ordered()
     finally:
-        if gap_mat is not None:
-            gap_mat.destroy()
+        if gap_k is not None:
+            gap_k.destroy()
 
     world = layout.world
     missing = world.allreduce(int(current is not None and any(not kd.has_current for kd in kdata)))

@@ -1,0 +1,268 @@
+"""The registry of the pairing-gap models Δ_αk of the superfluid-density stage.
+
+A gap model is a frozen dataclass (a subclass of :class:`GapModel`) whose fields are its
+parameters (declared with :func:`parameter`: default, unit, allowed range, meaning), with a
+``name`` (the run-file ``[gap] kind``), a ``description`` (provenance), :meth:`GapModel.check`
+(validates the fields the model reads), :meth:`GapModel.symmetry_fields` (the scalar fields
+Δ depends on: a symmetry-reduced k-mesh needs them invariant) and :meth:`GapModel.prepare`,
+which returns the per-k evaluator: ``band_gaps(energies, project, tol)`` gives the per-band
+gaps Δ_αk (MeV) of one k-point from what the band engine provides there — the band energies
+(MeV, ascending) and ``project(mat)`` = Ψᴴ·mat·Ψ on the computed eigenvectors — plus the
+unitary rotations inside degenerate clusters that the other matrix elements must follow
+(:func:`crustsolve.response.matrix_elements.kpoint_data` applies them).
+
+Registered models (``docs/physics/crust-superfluidity.md``, "Levels of theory (constant or
+band-diagonal gap Δ_αk)"):
+
+* ``constant``: Δ_αk = ``value`` (MeV) for every band and k (the constant-gap BCS levels of
+  Carter, Chamel & Haensel, Nucl. Phys. A759, 441 (2005));
+* ``field``: Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r × ``scale``, the band-diagonal matrix element of
+  the pair field Δ(r) of the field file, diagonalised inside each degenerate cluster (BCS
+  pairs the states that diagonalise Δ̂ there; ``crustsolve/response/matrix_elements.py``).
+
+**What a new gap model touches.** This module only (plus its tests): subclass
+:class:`GapModel` with its parameters and ``prepare``, and add it to :data:`REGISTRY`. The
+run-file schema (:data:`GapConfig`, the ``[gap]`` table of
+:class:`crustsolve.response.driver.ResponseRunConfig`: ``kind`` plus every registered
+parameter), its validation, the provenance (``SuperfluidResult.gap``), the k-mesh symmetry
+check and :func:`crustsolve.response.superfluid.superfluid_density` go through the registry.
+(The main job's ``[pairing]`` table is the constant gap only: exposing another model there
+is a change of its run-file schema in ``crustsolve/mainjob.py``.)
+
+Units: MeV for gaps; a parameter's unit is in its declaration.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from types import MappingProxyType
+from typing import ClassVar, Mapping, Optional
+
+import numpy as np
+
+from ..errors import InputError, check_range
+
+
+def parameter(default: float, unit: str, description: str, lo: Optional[float] = None,
+              hi: Optional[float] = None, lo_open: bool = False):
+    """A gap-model parameter: a dataclass field with its unit, range and meaning."""
+    return dataclasses.field(default=default, metadata={
+        "unit": unit, "description": description, "lo": lo, "hi": hi, "lo_open": lo_open})
+
+
+def parameters(model) -> tuple:
+    """The :class:`dataclasses.Field` of every parameter of a model class or instance."""
+    return tuple(f for f in dataclasses.fields(model) if "unit" in f.metadata)
+
+
+class GapModel:
+    """Base of the gap models (see the module docstring). Subclasses are frozen dataclasses."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __post_init__(self):
+        for f in parameters(self):
+            m = f.metadata
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                raise InputError(f"gap.{f.name} must be a number, got {value!r}")
+            object.__setattr__(self, f.name, check_range(
+                f"gap.{f.name}", value, lo=m["lo"], hi=m["hi"], lo_open=m["lo_open"],
+                unit=m["unit"] or None))
+
+    def describe(self) -> dict:
+        """Provenance: {"kind": name, parameter_unit: value, ...}."""
+        raise NotImplementedError
+
+    def check(self, fields) -> None:
+        """Validate what the model reads from the Bloch-Hamiltonian ``fields`` (InputError)."""
+
+    def symmetry_fields(self, fields) -> tuple:
+        """The real (n, n, n) fields Δ depends on (must be invariant under a reduced mesh's
+        point group)."""
+        return ()
+
+    def prepare(self, hamiltonian, k0):
+        """The per-k evaluator (``band_gaps``, ``destroy``) for ``hamiltonian`` (collective on
+        its communicator; ``k0`` (fm⁻¹) is a k-point whose matrix may serve as a template)."""
+        raise NotImplementedError
+
+
+class UniformGaps:
+    """Per-k evaluator of a k- and band-independent gap Δ (MeV)."""
+
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def band_gaps(self, energies, project, tol):
+        """(Δ_αk (nb,) MeV, rotations []) : the same Δ for every band."""
+        return np.full(len(energies), self.value), []
+
+    def destroy(self) -> None:
+        """Nothing to free."""
+
+
+class ProjectedFieldGaps:
+    """Per-k evaluator of a local pair field: Δ_αk are the eigenvalues of Ψᴴ Δ̂ Ψ inside each
+    degenerate cluster (the diagonal elsewhere); owns the diagonal PETSc Mat of Δ(r)."""
+
+    def __init__(self, mat):
+        self.mat = mat
+
+    def band_gaps(self, energies, project, tol):
+        """(Δ_αk (nb,) MeV, [(start, stop, W)] rotations inside degenerate clusters)."""
+        from .matrix_elements import rotate_degenerate  # noqa: PLC0415
+
+        blocks, gaps = rotate_degenerate(energies, project(self.mat), tol)
+        return gaps, blocks
+
+    def destroy(self) -> None:
+        """Free the PETSc Mat (collective on its communicator)."""
+        if self.mat is not None:
+            self.mat.destroy()
+            self.mat = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ConstantGap(GapModel):
+    """Δ_αk = value for every band and k."""
+
+    name: ClassVar[str] = "constant"
+    description: ClassVar[str] = "constant gap Δ (MeV) for every band and k"
+    value: float = parameter(1.0, "MeV", "the gap Δ", lo=0.0)
+
+    def describe(self) -> dict:
+        return {"kind": self.name, "value_MeV": self.value}
+
+    def prepare(self, hamiltonian, k0):
+        return UniformGaps(self.value)
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldGap(GapModel):
+    """Δ_αk = ⟨αk|Δ(r)|αk⟩ × scale, Δ(r) the (real) pair field of the fields."""
+
+    name: ClassVar[str] = "field"
+    description: ClassVar[str] = ("band-diagonal matrix element of the fields' pair field "
+                                  "Δ(r), times scale, diagonalised in degenerate clusters")
+    scale: float = parameter(1.0, "", "factor multiplying Δ(r)")
+
+    def describe(self) -> dict:
+        return {"kind": self.name, "scale": self.scale}
+
+    def check(self, fields) -> None:
+        if fields.Delta is None:
+            raise InputError("gap kind 'field' needs a pairing field Delta in the fields")
+        dre = np.real(fields.Delta)
+        if np.max(np.abs(np.imag(fields.Delta)), initial=0.0) > 1e-12 * max(1.0, np.abs(dre).max()):
+            raise InputError("the pairing field Delta(r) must be real (gauge its phase away)")
+
+    def symmetry_fields(self, fields) -> tuple:
+        return () if fields.Delta is None else (np.real(fields.Delta),)
+
+    def prepare(self, hamiltonian, k0):
+        from .matrix_elements import diagonal_field_matrix  # noqa: PLC0415
+
+        A0 = hamiltonian.matrix(k0)
+        try:
+            return ProjectedFieldGaps(diagonal_field_matrix(
+                hamiltonian.grid, np.real(hamiltonian.fields.Delta) * self.scale, A0))
+        finally:
+            A0.destroy()
+
+
+#: The gap models by name (the run-file ``[gap] kind``).
+REGISTRY: Mapping[str, type] = MappingProxyType({m.name: m for m in (ConstantGap, FieldGap)})
+
+
+def registry() -> Mapping[str, type]:
+    """The registry as it is now (:data:`REGISTRY`, looked up at call time)."""
+    return REGISTRY
+
+
+def names() -> tuple:
+    """Every registered gap model."""
+    return tuple(registry())
+
+
+def model_class(kind, key: str = "gap.kind") -> type:
+    """The registered model class called ``kind``; else an InputError naming the key, the
+    value and the allowed names."""
+    reg = registry()
+    if not isinstance(kind, str) or kind not in reg:
+        raise InputError(f"unknown gap model {kind!r} in {key}; allowed: {', '.join(reg)}")
+    return reg[kind]
+
+
+def make(kind: str = "constant", **params) -> GapModel:
+    """A gap model from its name and parameters (unknown parameters are errors)."""
+    cls = model_class(kind)
+    allowed = [f.name for f in parameters(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InputError(f"gap model {kind!r} has no parameter(s) {', '.join(unknown)}; its "
+                         f"parameters: {', '.join(allowed) or 'none'}")
+    return cls(**params)
+
+
+def GapSpec(kind: str = "constant", value: float = 1.0, scale: float = 1.0) -> GapModel:
+    """The former gap specification, kept as a thin alias: ``GapSpec("constant", Δ)`` or
+    ``GapSpec("field", scale=s)``; each model takes the arguments it has."""
+    cls = model_class(kind)
+    given = {"value": value, "scale": scale}
+    return cls(**{f.name: given[f.name] for f in parameters(cls) if f.name in given})
+
+
+def as_model(gap) -> GapModel:
+    """``gap`` if it is a :class:`GapModel`; a number is a constant gap (MeV)."""
+    if isinstance(gap, GapModel):
+        return gap
+    if isinstance(gap, (int, float)) and not isinstance(gap, bool) and math.isfinite(gap):
+        return ConstantGap(float(gap))
+    raise InputError(f"gap must be a gap model ({', '.join(names())}) or a number (MeV), got "
+                     f"{gap!r}")
+
+
+def config_class(reg: Optional[Mapping[str, type]] = None) -> type:
+    """The run-file schema of ``[gap]`` for the models of ``reg`` (default: the registry):
+    ``kind`` plus every model's parameters with their defaults. A parameter of another model
+    than ``kind`` must keep its default. ``.model()`` builds the model."""
+    reg = registry() if reg is None else reg
+    fields, seen = [], {}
+    for cls in reg.values():
+        for f in parameters(cls):
+            if f.name in seen:
+                if seen[f.name] != (f.default, f.metadata["unit"]):
+                    raise InputError(f"gap parameter {f.name!r} is declared twice with "
+                                     "different defaults or units")
+                continue
+            seen[f.name] = (f.default, f.metadata["unit"])
+            fields.append((f.name, float, dataclasses.field(default=f.default)))
+
+    def post_init(self):
+        cls = reg.get(self.kind)
+        if cls is None:
+            raise InputError(f"unknown gap model {self.kind!r} in gap.kind; allowed: "
+                             f"{', '.join(reg)}")
+        own = {f.name for f in parameters(cls)}
+        for name, (default, unit) in seen.items():
+            if name not in own and getattr(self, name) != default:
+                raise InputError(f"gap.{name} does not apply to gap kind {self.kind!r} (its "
+                                 f"parameters: {', '.join(sorted(own)) or 'none'})")
+        self.model()                                    # validates the parameters
+
+    def model(self) -> GapModel:
+        cls = reg[self.kind]
+        return cls(**{f.name: getattr(self, f.name) for f in parameters(cls)})
+
+    return dataclasses.make_dataclass(
+        "GapConfig", [("kind", str, dataclasses.field(default="constant"))] + fields,
+        frozen=True, namespace={
+            "__post_init__": post_init, "model": model, "__module__": __name__,
+            "__doc__": "[gap] kind = one of the registered gap models, and its parameters "
+                       "(crustsolve.response.pairing)."})
+
+
+#: The ``[gap]`` table of run files, built from :data:`REGISTRY` at import.
+GapConfig = config_class(REGISTRY)
