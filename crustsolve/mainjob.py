@@ -22,179 +22,20 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Literal, Optional
+from dataclasses import dataclass
 
 import numpy as np
 
-from .config import from_dict, merge, to_dict
+from .config import to_dict
 from .constants import HBAR2_2MN, M_N_C2, M_P_C2
-from .errors import ConfigError, InputError, NotEnoughBandsError, check_range
+from .errors import InputError, NotEnoughBandsError
 from .functional import get_functional
+from .runfile import BandsConfig, LayerConfig, MainJobConfig, identity_of
 
 #: What the Debye–Waller smearing acts on, by the [zeropoint] smear choice.
 SMEARED_FIELDS = {"U": ("U_n",),
                   "all": ("U_n", "B_n", "C_nn n_n (current-field vertex)",
                           "n_n (hydrodynamic density)")}
-
-
-# ---------------------------------------------------------------------------------------------
-# Run-file schema
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LayerConfig:
-    """[layer]: which crustal layer. ``table`` = path of a published composition table (used
-    instead of the ETF minimisation); ``Z`` = protons per cluster (default: the functional's)."""
-
-    functional: str = "BSk24"
-    density: float = 0.03
-    lattice: Literal["bcc", "fcc"] = "bcc"
-    Z: Optional[float] = None
-    table: str = ""
-
-    def __post_init__(self):
-        check_range("layer.density", self.density, 0.0, None, lo_open=True, unit="fm^-3")
-
-
-@dataclass(frozen=True)
-class GridConfig:
-    """[grid]: points per side of the conventional cube (even) and FD order."""
-
-    points: int = 20
-    order: int = 6
-
-    def __post_init__(self):
-        if self.points < 8 or self.points % 2:
-            raise InputError(f"grid.points = {self.points} must be an even number ≥ 8")
-
-
-@dataclass(frozen=True)
-class BandsConfig:
-    """[bands]: eigensolver and band count. ``nbands`` 0 = automatic: enough bands to reach
-    ``margin`` MeV above μ at every k (estimated from the free-neutron density of states, then
-    checked; the band calculation is repeated with more bands when the computed set ends
-    below 90 % of the margin). The margin controls the band-truncation error of every BCS level (reported as
-    its truncation estimate): measured on complete-basis grids with Δ = 1 MeV, 8 MeV leaves
-    ≲ 0.5 % in the intraband and Form-B levels and ≲ 1 % in Form A."""
-
-    solver: Literal["lapack", "krylovschur", "chebyshev"] = "lapack"
-    nbands: int = 0
-    margin: float = 8.0
-    tol: float = 1e-8
-
-    def __post_init__(self):
-        check_range("bands.margin", self.margin, 2.0, 100.0, unit="MeV")
-        check_range("bands.tol", self.tol, 0.0, 1e-3, lo_open=True)
-        if self.nbands < 0:
-            raise InputError(f"bands.nbands = {self.nbands} must be ≥ 0 (0 = automatic)")
-
-
-@dataclass(frozen=True)
-class KMeshConfig:
-    """[kmesh]: Monkhorst–Pack n×n×n of the simple-cubic zone, reduced by O_h + time reversal."""
-
-    n: int = 2
-    shift: bool = True
-
-    def __post_init__(self):
-        if not 1 <= self.n <= 64:
-            raise InputError(f"kmesh.n = {self.n} is outside the allowed range [1, 64]")
-
-
-@dataclass(frozen=True)
-class PairingConfig:
-    """[pairing]: constant gap Δ (MeV) for every band and k (``docs/physics/crust-superfluidity.md``, "Levels of theory")."""
-
-    gap: float = 1.0
-
-    def __post_init__(self):
-        check_range("pairing.gap", self.gap, 0.0, 10.0, lo_open=True, unit="MeV")
-
-
-@dataclass(frozen=True)
-class ZeroPointConfig:
-    """[zeropoint]: quantum zero-point motion of the ions. ``smear``: what the Debye–Waller
-    factor acts on: "all" (default) every field that depends on the ion positions — U_n, B_n,
-    the current-field coefficient C_nn n_n and the density of the hydrodynamic comparison;
-    "U" U_n only (the prescription of Chamel's papers). ``level``: the level of theory whose
-    ρ_n,s drives m_I* (its current-field variant if ``current``): one of the levels the main
-    job computes, i.e. those registered as default in :mod:`crustsolve.response.levels`."""
-
-    enabled: bool = True
-    smear: Literal["all", "U"] = "all"
-    level: str = "form_b"
-    current: bool = True
-    rtol: float = 1e-2
-    max_iter: int = 6
-    mixing: float = 1.0
-
-    def __post_init__(self):
-        from .response import levels  # noqa: PLC0415
-
-        levels.check_name("zeropoint.level", self.level, allowed=levels.default_names())
-        check_range("zeropoint.rtol", self.rtol, 0.0, 1.0, lo_open=True)
-        check_range("zeropoint.mixing", self.mixing, 0.0, 1.0, lo_open=True)
-        if self.max_iter < 1:
-            raise InputError(f"zeropoint.max_iter = {self.max_iter} must be ≥ 1")
-
-
-@dataclass(frozen=True)
-class MainJobConfig:
-    """The whole run file (TOML). ``preset`` chooses defaults (quick, standard, production);
-    every key can be overridden. ``output``: results file; ``plot``: summary PNG ("" = none).
-    ``kpoint_data``: the per-k response data (energies, vertex matrices, gaps) kept in the
-    results file once the run is complete: of the final band calculation ("final", what a
-    re-analysis needs), of every band calculation ("all"), or none ("none"); while the run
-    is going every band calculation's data are kept, for resume."""
-
-    preset: Literal["quick", "standard", "production"] = "quick"
-    layer: LayerConfig = field(default_factory=LayerConfig)
-    grid: GridConfig = field(default_factory=GridConfig)
-    bands: BandsConfig = field(default_factory=BandsConfig)
-    kmesh: KMeshConfig = field(default_factory=KMeshConfig)
-    pairing: PairingConfig = field(default_factory=PairingConfig)
-    zeropoint: ZeroPointConfig = field(default_factory=ZeroPointConfig)
-    hydro: bool = True
-    kgroups: Optional[int] = None
-    output: str = "results.h5"
-    plot: str = "results.png"
-    kpoint_data: Literal["final", "all", "none"] = "final"
-    petsc: dict[str, str] = field(default_factory=dict)
-
-
-#: Precision presets (measured on the 2-core development machine; see README). The standard
-#: and production grids use the Chebyshev solver: at ~1350 bands it beat Krylov–Schur cold at
-#: 24³ and 32³ and warm-starts each k-point from the previous one (benchmarks/README.md).
-PRESETS = {
-    "quick": {"grid": {"points": 20, "order": 6}, "bands": {"solver": "lapack"},
-              "kmesh": {"n": 2, "shift": True}, "zeropoint": {"rtol": 1e-2, "max_iter": 6}},
-    "standard": {"grid": {"points": 28, "order": 6}, "bands": {"solver": "chebyshev"},
-                 "kmesh": {"n": 4, "shift": True}, "zeropoint": {"rtol": 3e-3, "max_iter": 10}},
-    "production": {"grid": {"points": 40, "order": 6}, "bands": {"solver": "chebyshev"},
-                   "kmesh": {"n": 6, "shift": True}, "zeropoint": {"rtol": 1e-3, "max_iter": 15}},
-}
-
-
-def identity_of(cfg: MainJobConfig, petsc_options=None) -> dict:
-    """What decides the numbers of a run: the configuration without the output names and the
-    kept per-k data, plus the command-line PETSc options (stored when a run starts, compared
-    on resume and before a layer file is reused)."""
-    from .results import run_identity  # noqa: PLC0415
-
-    return run_identity(to_dict(cfg), petsc_options, ignore=("output", "plot", "kpoint_data"))
-
-
-def resolve_config(file_data: Optional[dict] = None, overrides: Optional[dict] = None) -> MainJobConfig:
-    """Preset < run file < command-line overrides → validated :class:`MainJobConfig`."""
-    data = merge(file_data or {}, overrides or {})
-    if isinstance(data.get("bands"), dict) and "buffer" in data["bands"]:
-        raise ConfigError("bands.buffer is no longer used: the automatic band count is set by "
-                          "bands.margin, the energy (MeV) the computed bands reach above μ")
-    preset = data.get("preset", "quick")
-    if preset not in PRESETS:
-        raise ConfigError(f"preset = {preset!r} is not one of: {', '.join(PRESETS)}")
-    return from_dict(MainJobConfig, merge(PRESETS[preset], data))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,8 +264,6 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     from .crust.composition import check_density  # noqa: PLC0415
     from .parallel import Layout, require_memory  # noqa: PLC0415
     from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
-    from .response import levels as response_levels  # noqa: PLC0415
-    from .response import pairing  # noqa: PLC0415
     from .response.superfluid import superfluid_density  # noqa: PLC0415
     from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
@@ -448,7 +287,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     layer = _layer(cfg.layer)
     log.info(layer.summary())
     lf = build_fields(layer, lattice=cfg.layer.lattice, points=cfg.grid.points,
-                      pairing=cfg.pairing.gap)
+                      pairing=cfg.pairing.value)
     base = lf.fields
     b0 = get_functional(layer.functional).hbar2_2m_n
     ions = {"bcc": 2, "fcc": 4}[layer.lattice]
@@ -460,7 +299,9 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
              f"{cfg.grid.order}; {n_cell:.1f} neutrons per cube → {nb} bands per k "
              f"(margin {cfg.bands.margin:g} MeV above μ; {time.perf_counter() - t0:.1f} s)")
 
-    kmesh = KMesh.monkhorst_pack(cfg.kmesh.n, base.a, shift=cfg.kmesh.shift, symmetry="Oh",
+    # the layer fields are O_h invariant by construction ("auto" = "oh")
+    kmesh = KMesh.monkhorst_pack(cfg.kmesh.n, base.a, shift=cfg.kmesh.shift,
+                                 symmetry="none" if cfg.kmesh.symmetry == "none" else "Oh",
                                  time_reversal=True)
     mem = estimate_memory(base.n**3, nnz_per_row_for_order(cfg.grid.order), nb,
                           cfg.bands.solver, n_matrices=4)
@@ -475,7 +316,7 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     log.block("layout", {**layout.describe(), "memory": mem.describe(),
                          "k_points_irreducible": kmesh.nk,
                          "full_mesh": kmesh.nfull, "bands": nb, "solver": cfg.bands.solver})
-    gap = pairing.make("constant", value=cfg.pairing.gap)
+    gap = cfg.pairing.model()
     evaluations = []
 
     nbands = [nb]          # grows if a band calculation ends below μ + margin
@@ -492,7 +333,8 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
                 solver = make_eigensolver(cfg.bands.solver, nev=nbands[0], tol=cfg.bands.tol,
                                           want_vectors=True)
                 result = superfluid_density(
-                    H, kmesh, solver, gap=gap, levels=response_levels.default_names(),
+                    H, kmesh, solver, gap=gap, levels=cfg.response.levels,
+                    smearing=cfg.response.smearing, degeneracy_tol=cfg.response.degeneracy_tol,
                     layout=layout, density=n_n_mean, b0=b0,
                     current=inputs.current, checkpoint=ck, resume=resume, progress=progress)
                 # 10 % slack: a repeat costs a whole band calculation

@@ -9,9 +9,10 @@ import sys
 from mpi4py import MPI
 
 from crustsolve.bands import Fields
-from crustsolve.config import load_toml
+from crustsolve.config import read_toml
 from crustsolve.log import Logger
-from crustsolve.response.driver import ResponseRunConfig, run_config
+from crustsolve.response.driver import run_config
+from crustsolve.runfile import resolve_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,7 +23,7 @@ def main():
     Fields.separable_cosine(8, 10.0, V=-4.0).write("response_cosine_fields.h5", comm=comm)
     if "--fields-only" in sys.argv:
         return
-    cfg = load_toml("response_cosine.toml", ResponseRunConfig, comm)
+    cfg = resolve_config(read_toml("response_cosine.toml", comm))
     run_config(cfg, comm, Logger(comm))
 
 

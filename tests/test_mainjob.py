@@ -7,8 +7,8 @@ import pytest
 
 from crustsolve.cli import main
 from crustsolve.errors import ConfigError, InputError
-from crustsolve.mainjob import (PRESETS, BandsConfig, free_gas_levels_per_MeV, number_of_bands,
-                                resolve_config)
+from crustsolve.mainjob import free_gas_levels_per_MeV, number_of_bands
+from crustsolve.runfile import PRESETS, BandsConfig, resolve_config
 
 #: A tiny layer: low density (few neutrons per cell), coarse grid, Γ-only... quick to run in CI.
 #: The coarse grid compresses the spectrum, so many bands are needed to pass μ by 2 MeV.
@@ -31,10 +31,23 @@ def test_presets_and_overrides():
     ({"layer": {"density": -0.03}}, r"layer.density = -0.03 fm\^-3 is outside the allowed range"),
     ({"grid": {"points": 13}}, r"grid.points = 13 must be an even number"),
     ({"preset": "fast"}, r"preset = 'fast' is not one of"),
-    ({"pairing": {"gap": 0}}, r"pairing.gap = 0"),
+    ({"pairing": {"value": 0}}, r"pairing.value = 0.0 MeV is outside the allowed range"),
+    ({"pairing": {"gap": 1.0}}, r"pairing.gap is no longer a run-file key: use pairing.value"),
+    ({"pairing": {"kind": "field"}}, r"pairing.kind = 'field': a layer run has no pair field"),
+    ({"nev": 60}, r"nev is no longer a run-file key: use bands.nbands"),
+    ({"kmesh": 4}, r"kmesh is no longer a run-file key: use \[kmesh\] n"),
+    ({"gap": {"value": 1.0}}, r"gap is no longer a run-file key: use \[pairing\]"),
+    ({"current": {"cnn": 1.0, "nn": 0.01}}, r"current does not apply to a layer run"),
+    ({"response": {"mu": 5.0}}, r"response.mu does not apply to a layer run"),
+    ({"fields": "f.h5", "layer": {"density": 0.03}, "response": {"mu": 5.0}},
+     r"layer does not apply to a fields-file run"),
+    ({"fields": "f.h5", "grid": {"points": 20}, "response": {"mu": 5.0}},
+     r"grid.points does not apply to a fields-file run"),
+    ({"response": {"levels": ["normal"]}},
+     r"zeropoint.level = 'form_b' is not among response.levels \(normal\)"),
     ({"zeropoint": {"smear": "B"}}, r"zeropoint.smear = 'B' is not one of"),
     ({"bands": {"margin": 1.0}}, r"bands.margin = 1.0 MeV is outside the allowed range"),
-    ({"bands": {"buffer": 0.3}}, r"bands.buffer is no longer used.*bands.margin"),
+    ({"bands": {"buffer": 0.3}}, r"bands.buffer is no longer a run-file key: use bands.margin"),
 ])
 def test_invalid_run_files(data, match):
     with pytest.raises(ConfigError, match=match):

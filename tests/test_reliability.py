@@ -248,7 +248,7 @@ def make_pristine(directory) -> None:
     import numpy as np
 
     from crustsolve.bands import Fields
-    from crustsolve.mainjob import identity_of, resolve_config
+    from crustsolve.runfile import identity_of, resolve_config
     from crustsolve.results import identity_json
 
     d = str(directory)
@@ -665,13 +665,13 @@ def test_scan_skips_a_complete_layer_of_the_same_configuration(case_dir, comm, m
     import h5py
     import numpy as np
 
-    from crustsolve import mainjob
+    from crustsolve import mainjob, runfile
     from crustsolve.cli import main
-    from crustsolve.mainjob import identity_of
+    from crustsolve.runfile import identity_of
     from crustsolve.results import identity_json
 
     text = 'densities = [0.03]\noutput = "ok.h5"\n' + _MINIMAL_SCAN
-    cfg = mainjob.resolve_config({"layer": {"density": 0.03}, "grid": {"points": 8},
+    cfg = runfile.resolve_config({"layer": {"density": 0.03}, "grid": {"points": 8},
                                   "kmesh": {"n": 1}, "zeropoint": {"enabled": False},
                                   "output": "ok_0.03.h5", "plot": ""})
     if comm.rank == 0:

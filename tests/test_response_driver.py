@@ -1,4 +1,5 @@
-"""Run driver (TOML schema → bands → levels → table + HDF5) and effective masses."""
+"""Run driver (fields-file runs of the one run-file schema → bands → levels → table + HDF5)
+and effective masses."""
 import math
 
 import h5py
@@ -7,11 +8,12 @@ import pytest
 from mpi4py import MPI
 
 from crustsolve.bands import Fields
-from crustsolve.config import ConfigError, from_dict, parse_toml_text
+from crustsolve.config import ConfigError, parse_toml_text
 from crustsolve.constants import M_N_C2, M_P_C2
 from crustsolve.errors import InputError
 from crustsolve.log import Logger
-from crustsolve.response.driver import ResponseRunConfig, run_config
+from crustsolve.response.driver import run_config
+from crustsolve.runfile import resolve_config
 from crustsolve.response.masses import effective_masses
 
 
@@ -27,14 +29,19 @@ def test_run_config_cosine(tmp_path_factory, capsys):
     Fields.separable_cosine(8, 10.0, V=-4.0).write(f"{d}/f.h5", comm=comm)
     text = f"""
 fields = "{d}/f.h5"
-nev = 60
-solver = "lapack"
-kmesh = 2
-shift = true
-density = 0.01
-smearing = [3.0, 2.5, 2.0]
 output = "{d}/out.h5"
-[gap]
+[grid]
+order = 4
+[bands]
+nbands = 60
+solver = "lapack"
+[kmesh]
+n = 2
+shift = true
+[response]
+neutron_density = 0.01
+smearing = [3.0, 2.5, 2.0]
+[pairing]
 value = 1.0
 [current]
 cnn = -3.0
@@ -43,7 +50,7 @@ nn = 0.01
 n_free_profile = 0.008
 Z = 40
 """
-    cfg = from_dict(ResponseRunConfig, parse_toml_text(text))
+    cfg = resolve_config(parse_toml_text(text))
     res = run_config(cfg, comm, Logger(comm))
     out = capsys.readouterr().out
     if comm.rank == 0:
@@ -72,18 +79,22 @@ Z = 40
     comm.Barrier()
 
 
-def test_config_errors():
-    with pytest.raises(ConfigError, match="exactly one of density"):
-        from_dict(ResponseRunConfig, {"fields": "x.h5"})                 # neither n nor μ
-    with pytest.raises(ConfigError, match="bogus"):
-        from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01, "bogus": 1})
-    with pytest.raises(ConfigError, match="window"):                      # key removed
-        from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01, "window": 40.0})
-    with pytest.raises(ConfigError, match="form_c"):
-        from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01,
-                                      "levels": ["form_c"]})
-    with pytest.raises(ConfigError, match="give both cnn"):
-        from_dict(ResponseRunConfig, {"fields": "x.h5", "mu": 5.0, "current": {"cnn": 1.0}})
+@pytest.mark.parametrize("data, match", [
+    ({"fields": "x.h5"}, r"exactly one of response.neutron_density \(fm\^-3\) or response.mu"),
+    ({"fields": "x.h5", "response": {"neutron_density": 0.01}, "bogus": 1},
+     r"unknown key\(s\) 'bogus'"),
+    ({"fields": "x.h5", "response": {"neutron_density": 0.01, "window": 40.0}},
+     r"unknown key\(s\) 'window' in \[response\]"),
+    ({"fields": "x.h5", "response": {"neutron_density": 0.01, "levels": ["form_c"]}},
+     r"unknown level 'form_c' in response.levels"),
+    ({"fields": "x.h5", "response": {"mu": 5.0}, "bands": {"nbands": 10},
+      "current": {"cnn": 1.0}}, "give both cnn"),
+    ({"fields": "x.h5", "response": {"mu": 5.0}},
+     r"bands.nbands = 0 \(automatic\) needs response.neutron_density"),
+])
+def test_config_errors(data, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_config(data)
 
 
 class _FakeResult:

@@ -17,7 +17,6 @@ import pytest
 from mpi4py import MPI
 
 from crustsolve.bands.kmesh import KMesh
-from crustsolve.config import from_dict
 from crustsolve.constants import HBAR2_2MN
 from crustsolve.errors import ConfigError, InputError
 from crustsolve.response import bz
@@ -94,11 +93,12 @@ def test_unknown_level_names_name_the_key_value_and_allowed():
     mesh = KMesh.explicit([[0, 0, 0]], A_CELL)
     with pytest.raises(InputError, match=f"unknown level 'bogus' in levels; allowed: {allowed}$"):
         bz.evaluate([], mesh, volume=1.0, b0=B0, density=0.1, levels=("normal", "bogus"))
-    from crustsolve.response.driver import ResponseRunConfig
+    from crustsolve.runfile import resolve_config
 
-    with pytest.raises(ConfigError, match=f"unknown level 'form_c' in levels; allowed: {allowed}$"):
-        from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01, "levels": ["form_c"]})
-    from crustsolve.mainjob import resolve_config
+    with pytest.raises(ConfigError, match=f"unknown level 'form_c' in response.levels; "
+                                          f"allowed: {allowed}$"):
+        resolve_config({"fields": "x.h5", "response": {"neutron_density": 0.01,
+                                                       "levels": ["form_c"]}})
 
     defaults = re.escape(", ".join(L.default_names()))
     # the driving level must be one the main job computes (the default levels)
@@ -136,12 +136,13 @@ def test_level_without_current_variant(monkeypatch):
 def test_every_level_in_the_response_table_and_results_file(fake_registry, tmp_path):
     """Every registered level (the fake one included) through the response stage's table and
     HDF5 writer (``crustsolve.response.driver``)."""
-    from crustsolve.response.driver import ResponseRunConfig, summary_table, write_result
+    from crustsolve.response.driver import summary_table, write_result
+    from crustsolve.runfile import resolve_config
 
-    cfg = from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01,
-                                        "levels": list(L.names()), "output": ""})
+    cfg = resolve_config({"fields": "x.h5", "output": "",
+                          "response": {"neutron_density": 0.01, "levels": list(L.names())}})
     mesh = KMesh.monkhorst_pack(3, A_CELL, shift=True)
-    res = _superfluid_result(_evaluate(cfg.levels, mesh))
+    res = _superfluid_result(_evaluate(cfg.response.levels, mesh))
     assert tuple(res.levels) == L.names()
     rows = [ln.split() for ln in summary_table(res, cfg).splitlines()]
     for name in L.names():
@@ -161,7 +162,7 @@ def test_every_default_level_in_the_main_job_outputs(fake_registry, tmp_path, mo
     and plot show every default level of the registry, labelled by it (the fake included)."""
     import matplotlib.figure
 
-    from crustsolve import mainjob
+    from crustsolve import mainjob, runfile
     from crustsolve.cli.run import plot_summary
 
     res = _superfluid_result(_evaluate(L.default_names()))
@@ -171,7 +172,7 @@ def test_every_default_level_in_the_main_job_outputs(fake_registry, tmp_path, mo
     ev = mainjob.Evaluation(0, 0.0, math.nan, levels,
                             levels[FAKE]["with_current"]["m_ion_star_c2_MeV"],
                             mainjob._convergence(res), (), {}, 0.0)
-    cfg = mainjob.resolve_config({"zeropoint": {"enabled": False, "level": FAKE},
+    cfg = runfile.resolve_config({"zeropoint": {"enabled": False, "level": FAKE},
                                   "kpoint_data": "none"})
     job = mainjob.MainJobResult(cfg, layer, (ev,), True, 0.0, 0.0)
 

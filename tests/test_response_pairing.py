@@ -51,38 +51,39 @@ def test_registry_entries():
 
 def test_unknown_gap_model_names_the_key_value_and_allowed():
     allowed = re.escape(", ".join(pairing.names()))
-    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in gap.kind; allowed: {allowed}$"):
+    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in pairing.kind; allowed: {allowed}$"):
         pairing.make("bcs")
-    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in gap.kind; allowed: {allowed}$"):
+    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in pairing.kind; allowed: {allowed}$"):
         pairing.GapSpec("bcs")
-    from crustsolve.response.driver import ResponseRunConfig
+    from crustsolve.runfile import resolve_config
 
-    with pytest.raises(ConfigError, match=rf"\[gap\] unknown gap model 'bcs' in gap.kind; "
+    with pytest.raises(ConfigError, match=rf"\[pairing\] unknown gap model 'bcs' in pairing.kind; "
                                           rf"allowed: {allowed}$"):
-        from_dict(ResponseRunConfig, {"fields": "x.h5", "density": 0.01, "gap": {"kind": "bcs"}})
+        resolve_config({"fields": "x.h5", "response": {"neutron_density": 0.01},
+                        "pairing": {"kind": "bcs"}})
 
 
 def test_parameters_are_validated():
-    with pytest.raises(InputError, match=r"gap.value = -1.0 MeV is outside the allowed range"):
+    with pytest.raises(InputError, match=r"pairing.value = -1.0 MeV is outside the allowed range"):
         pairing.ConstantGap(-1.0)
-    with pytest.raises(InputError, match=r"gap.value must be a number, got True"):
+    with pytest.raises(InputError, match=r"pairing.value must be a number, got True"):
         pairing.ConstantGap(True)
     with pytest.raises(InputError, match=r"gap model 'constant' has no parameter\(s\) scale; "
                                          r"its parameters: value"):
         pairing.make("constant", scale=2.0)
-    from crustsolve.response.driver import ResponseRunConfig
+    from crustsolve.runfile import resolve_config
 
-    base = {"fields": "x.h5", "density": 0.01}
-    with pytest.raises(ConfigError, match=r"gap.value does not apply to gap kind 'field' "
+    base = {"fields": "x.h5", "response": {"neutron_density": 0.01}}
+    with pytest.raises(ConfigError, match=r"pairing.value does not apply to gap kind 'field' "
                                           r"\(its parameters: scale\)"):
-        from_dict(ResponseRunConfig, {**base, "gap": {"kind": "field", "value": 2.0}})
-    with pytest.raises(ConfigError, match=r"gap.value = -0.5 MeV is outside"):
-        from_dict(ResponseRunConfig, {**base, "gap": {"value": -0.5}})
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) 'width' in \[gap\]"):
-        from_dict(ResponseRunConfig, {**base, "gap": {"width": 2.0}})
-    cfg = from_dict(ResponseRunConfig, {**base, "gap": {"kind": "field", "scale": 0.5}})
-    assert isinstance(cfg.gap.model(), pairing.FieldGap)
-    assert cfg.gap.model().scale == pytest.approx(0.5, rel=1e-15)
+        resolve_config({**base, "pairing": {"kind": "field", "value": 2.0}})
+    with pytest.raises(ConfigError, match=r"pairing.value = -0.5 MeV is outside"):
+        resolve_config({**base, "pairing": {"value": -0.5}})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) 'width' in \[pairing\]"):
+        resolve_config({**base, "pairing": {"width": 2.0}})
+    cfg = resolve_config({**base, "pairing": {"kind": "field", "scale": 0.5}})
+    assert isinstance(cfg.pairing.model(), pairing.FieldGap)
+    assert cfg.pairing.model().scale == pytest.approx(0.5, rel=1e-15)
 
 
 def test_gapspec_alias_and_provenance():
@@ -117,11 +118,11 @@ def test_per_k_gaps_of_the_models():
 
 def test_fake_model_in_the_run_file_schema(fake_registry):
     cfg_cls = pairing.config_class()                          # schema of the patched registry
-    cfg = from_dict(cfg_cls, {"kind": "doubled", "half": 0.6}, prefix="gap")
+    cfg = from_dict(cfg_cls, {"kind": "doubled", "half": 0.6}, prefix="pairing")
     model = cfg.model()
     assert isinstance(model, DoubledGap) and model.half == pytest.approx(0.6, rel=1e-15)
-    with pytest.raises(ConfigError, match=r"gap.half does not apply to gap kind 'constant'"):
-        from_dict(cfg_cls, {"kind": "constant", "half": 0.6}, prefix="gap")
+    with pytest.raises(ConfigError, match=r"pairing.half does not apply to gap kind 'constant'"):
+        from_dict(cfg_cls, {"kind": "constant", "half": 0.6}, prefix="pairing")
     assert pairing.make("doubled", half=0.3).describe() == {
         "kind": "doubled", "half_MeV": pytest.approx(0.3, rel=1e-15)}
 

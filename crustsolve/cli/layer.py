@@ -17,7 +17,7 @@ from . import add_memory_argument, add_overwrite_argument, for_option
 #: Peak bytes per grid point while the fields are built, on every rank (measured: 305 B at
 #: 48³, 347 B at 32³).
 _FIELD_BYTES_PER_POINT = 400.0
-#: Range of the constant pairing gap (MeV), as for ``[pairing] gap`` of run files (0: none).
+#: Range of the constant pairing gap (MeV), as for ``[pairing] value`` of run files (0: none).
 _GAP_RANGE = (0.0, 10.0)
 #: Range of Z (protons per cluster), as accepted by the ETF minimisation.
 _Z_RANGE = (2.0, 200.0)

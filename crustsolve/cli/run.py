@@ -1,12 +1,11 @@
 """``crustsolve run``: the main job.
 
 * ``crustsolve run`` — the embedded default layer (BSk24, n̄ = 0.03 fm⁻³, bcc, quick preset);
-* ``crustsolve run RUN.toml`` — a run file: a layer run (tables ``[layer]``, ``[grid]``,
-  ``[bands]``, ``[kmesh]``, ``[pairing]``, ``[zeropoint]``, see
-  :class:`crustsolve.mainjob.MainJobConfig`), or, if it has a top-level ``fields = "FILE.h5"``,
-  the superfluid-density stage on user-supplied fields
-  (:class:`crustsolve.response.driver.ResponseRunConfig`);
-* flags override the run file, which overrides the preset.
+* ``crustsolve run RUN.toml`` — a run file (one schema, :class:`crustsolve.runfile.RunConfig`):
+  a layer run (``[layer]``), or, with a top-level ``fields = "FILE.h5"`` instead, the
+  superfluid-density stage on user-supplied fields;
+* flags override the run file, which overrides the preset;
+* ``--print-config`` prints the fully resolved configuration as TOML and stops.
 """
 from __future__ import annotations
 
@@ -39,6 +38,8 @@ def register(subparsers):
     p.add_argument("--kgroups", type=int, help="number of k-groups (default: automatic)")
     p.add_argument("--output", help="results file (default results.h5)")
     p.add_argument("--plot", help="summary PNG (default results.png; '' for none)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the fully resolved run file (TOML) and exit")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from its results file")
     add_overwrite_argument(p)
@@ -63,7 +64,7 @@ def _overrides(args) -> dict:
     put("bands", "solver", args.solver)
     put("bands", "nbands", args.nbands)
     put("bands", "margin", args.band_margin)
-    put("pairing", "gap", args.gap)
+    put("pairing", "value", args.gap)
     put(None, "kgroups", args.kgroups)
     put(None, "output", args.output)
     put(None, "plot", args.plot)
@@ -94,13 +95,17 @@ def run(args, ctx) -> int:
     from ..petsc_env import check_options, parse_options  # noqa: PLC0415
     from ..results import Output, prepare_outputs, write_atomically  # noqa: PLC0415
 
+    from ..mainjob import run_main_job, summary_text  # noqa: PLC0415
+    from ..runfile import identity_of, resolve_config, to_toml  # noqa: PLC0415
+
     data = (_relative_to_run_file(read_toml(args.config, ctx.comm), args.config)
             if args.config else {})
-    if "fields" in data:
-        return _run_response(args, ctx, data)
-    from ..mainjob import identity_of, resolve_config, run_main_job, summary_text  # noqa: PLC0415
-
     cfg = resolve_config(data, _overrides(args))
+    if args.print_config:
+        ctx.log.info(to_toml(cfg).rstrip())
+        return 0
+    if cfg.fields:
+        return _run_response(args, ctx, cfg)
     modules = ctx.petsc()            # checks the command line's PETSc options
     check_options({str(k): (None if v is None else str(v)) for k, v in cfg.petsc.items()},
                   label="[petsc] ", modules=modules)
@@ -125,26 +130,24 @@ def run(args, ctx) -> int:
     return 0
 
 
-def _run_response(args, ctx, data) -> int:
-    from ..config import from_dict, to_dict  # noqa: PLC0415
-    from ..response.driver import ResponseRunConfig, run_config  # noqa: PLC0415
+def _run_response(args, ctx, cfg) -> int:
+    from ..petsc_env import check_options, set_default_options  # noqa: PLC0415
+    from ..response.driver import run_config  # noqa: PLC0415
+    from ..results import Output, prepare_outputs  # noqa: PLC0415
+    from ..runfile import identity_of  # noqa: PLC0415
 
-    from ..results import Output, prepare_outputs, run_identity  # noqa: PLC0415
-
-    flags = {k: v for k, v in _overrides(args).items() if v not in ({}, None)}
-    unsupported = sorted(set(flags) - {"output"})
-    if unsupported or args.resume:
-        raise ConfigError("a run file with 'fields' (user-supplied fields) takes its settings "
-                          "from the file; only --output may be given on the command line")
-    if "output" in flags:
-        data = {**data, "output": flags["output"]}
-    cfg = from_dict(ResponseRunConfig, data)
-    ctx.petsc()
+    if args.resume:
+        raise ConfigError("--resume: a fields-file run (fields = ...) is not restartable; "
+                          "run it again")
+    modules = ctx.petsc()            # checks the command line's PETSc options
+    check_options({str(k): (None if v is None else str(v)) for k, v in cfg.petsc.items()},
+                  label="[petsc] ", modules=modules)
     if cfg.output:
-        prepare_outputs(ctx.comm, [Output("output", cfg.output, "results",
-                                          run_identity(to_dict(cfg)))],
+        prepare_outputs(ctx.comm, [Output("output", cfg.output, "results", identity_of(cfg))],
                         inputs={"RUN.toml": args.config, "fields": cfg.fields},
                         overwrite=args.overwrite)
+    if cfg.petsc:
+        set_default_options(cfg.petsc)
     run_config(cfg, ctx.comm, ctx.log)
     return 0
 

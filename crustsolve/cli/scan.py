@@ -123,7 +123,8 @@ def _read_summary(path) -> dict:
 
 def run(args, ctx) -> int:
     from ..config import read_toml  # noqa: PLC0415
-    from ..mainjob import identity_of, resolve_config, run_main_job  # noqa: PLC0415
+    from ..mainjob import run_main_job  # noqa: PLC0415
+    from ..runfile import identity_of, resolve_config  # noqa: PLC0415
     from ..parallel import on_root  # noqa: PLC0415
     from ..petsc_env import check_options, parse_options  # noqa: PLC0415
     from ..results import Output, prepare_outputs, write_atomically  # noqa: PLC0415

@@ -8,7 +8,7 @@ bz               Brillouin-zone sums, chemical potentials, IBZ unfolding, MPI re
 matrix_elements  ħv = Ψᴴ ∂h/∂k Ψ etc. on distributed SLEPc BV eigenvectors
 superfluid       superfluid_density(hamiltonian, kmesh, solver, ...) -> SuperfluidResult
 masses           m_n*/m_n (three references), m_I*, m_I*/m_I, superfluid/entrained fractions
-driver           ResponseRunConfig (TOML schema) and run_config(config, comm, log)
+driver           run_config(config, comm, log): a fields-file run of crustsolve.runfile
 
 Unit convention: tensors are n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³ (free neutrons: n_s = n).
 PETSc-dependent modules are imported lazily, so ``kernels``/``bz``/``masses`` work without it.

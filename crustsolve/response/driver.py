@@ -1,11 +1,11 @@
 """Run driver of the superfluid-density stage: config → bands → every level → table + HDF5.
 
-``crustsolve run CONFIG`` with ``fields = "F.h5"`` runs :func:`run_config`; the run-file
-schema is :class:`ResponseRunConfig` (TOML keys = field names; nested tables ``[gap]``
-(``kind`` = a gap model of :mod:`crustsolve.response.pairing`, and its parameters),
-``[current]``, ``[masses]``; example ``examples/response_cosine.toml``)::
+``crustsolve run CONFIG`` with ``fields = "F.h5"`` runs :func:`run_config`; the run file is
+the one schema of ``crustsolve run`` (:class:`crustsolve.runfile.RunConfig`: ``[grid]``
+order, ``[bands]``, ``[kmesh]``, ``[pairing]``, ``[response]``, ``[current]``, ``[masses]``;
+example ``examples/response_cosine.toml``)::
 
-    cfg = load_toml(path, ResponseRunConfig, comm)          # crustsolve.config
+    cfg = resolve_config(read_toml(path, comm))              # crustsolve.runfile
     result = run_config(cfg, comm, log)                      # collective
 
 Only rank 0 prints (through ``log``) and writes.
@@ -14,149 +14,90 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Literal, Optional
 
 import numpy as np
 
 from ..config import to_dict
 from ..constants import HBAR2_2MN
-from ..errors import InputError, check_range
-from . import levels as L
+from ..errors import InputError
 from .masses import effective_masses
-from .pairing import GapConfig
 from .superfluid import CurrentTerm, superfluid_density
 
 #: HDF5 group of the results.
 GROUP = "response"
 
 
-@dataclass(frozen=True)
-class CurrentConfig:
-    """[current] current-field vertex of the superflow: constant C_nn (MeV fm⁵) and n_n (fm⁻³)
-    (:class:`~crustsolve.response.superfluid.CurrentTerm`)."""
-
-    cnn: Optional[float] = None
-    nn: Optional[float] = None
-
-    def __post_init__(self):
-        if (self.cnn is None) != (self.nn is None):
-            raise InputError("current term: give both cnn (MeV fm^5) and nn (fm^-3), or neither")
-        if self.nn is not None:
-            check_range("current.nn", self.nn, lo=0.0, unit="fm^-3")
-            check_range("current.cnn", self.cnn, lo=-1e4, hi=1e4, unit="MeV fm^5")
-
-
-@dataclass(frozen=True)
-class MassesConfig:
-    """[masses] inputs of the effective masses: the free (unbound) neutron density n_n,f of the
-    composition, i.e. the background density of the density profile (fm⁻³); protons per
-    ion Z; ions per conventional cube (bcc 2, fcc 4)."""
-
-    n_free_profile: Optional[float] = None
-    Z: Optional[float] = None
-    ions_per_cell: int = 2
-
-
-@dataclass(frozen=True)
-class ResponseRunConfig:
-    """Run file of the superfluid-density stage.
-
-    fields : field-file path (``crustsolve.bands`` schema). order : FD order. nev : bands per k.
-    solver : "krylovschur" | "chebyshev" | "lapack"; tol : eigen-residual tolerance (MeV-relative).
-    kmesh : Monkhorst–Pack points per direction; shift : shifted mesh; symmetry : "auto"
-    (O_h if the fields are O_h invariant and carry no current), "oh", "none".
-    kgroups : number of k-groups (default automatic). density (fm⁻³) or mu (MeV): exactly one.
-    levels : registered levels of theory (:mod:`crustsolve.response.levels`; default: those
-    registered as default).
-    smearing : Gaussian widths σ (MeV) of the normal level, extrapolated to σ → 0.
-    degeneracy_tol : MeV. b0 : ħ²/2m_n (MeV fm²) that defines m_n. output : HDF5 path or "".
-    Every level is reported with its band-truncation estimate (the bands above the ``nev``
-    computed ones); raise ``nev`` until it is small enough.
-    """
-
-    fields: str
-    order: int = 4
-    nev: int = 50
-    solver: Literal["krylovschur", "chebyshev", "lapack"] = "krylovschur"
-    tol: float = 1e-8
-    kmesh: int = 4
-    shift: bool = False
-    symmetry: Literal["auto", "oh", "none"] = "auto"
-    kgroups: Optional[int] = None
-    density: Optional[float] = None
-    mu: Optional[float] = None
-    levels: tuple[str, ...] = L.default_names()
-    smearing: tuple[float, ...] = (0.4, 0.3, 0.2)
-    degeneracy_tol: float = 1e-6
-    b0: float = HBAR2_2MN
-    gap: GapConfig = field(default_factory=GapConfig)
-    current: CurrentConfig = field(default_factory=CurrentConfig)
-    masses: MassesConfig = field(default_factory=MassesConfig)
-    output: str = "response.h5"
-
-    def __post_init__(self):
-        if (self.density is None) == (self.mu is None):
-            raise InputError("give exactly one of density (fm^-3) or mu (MeV)")
-        if self.density is not None:
-            check_range("density", self.density, lo=0.0, lo_open=True, unit="fm^-3")
-        L.check_names("levels", self.levels)
-        if int(self.kmesh) < 1:
-            raise InputError(f"kmesh = {self.kmesh} must be ≥ 1")
-        if int(self.nev) < 1:
-            raise InputError(f"nev = {self.nev} must be ≥ 1")
-        for s in self.smearing:
-            check_range("smearing", s, lo=0.0, lo_open=True, unit="MeV")
-
-
 def _mesh(fields, cfg):
     from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations  # noqa: PLC0415
 
+    km = cfg.kmesh
     if fields.has_current:
-        return KMesh.monkhorst_pack(cfg.kmesh, fields.a, shift=cfg.shift, symmetry="none",
+        return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift, symmetry="none",
                                     time_reversal=False)
-    sym = cfg.symmetry
+    sym = km.symmetry
     if sym == "auto":
         ops = oh_operations()
         err = field_symmetry_error(fields, ops)            # U and B
-        for f in cfg.gap.model().symmetry_fields(fields):
+        for f in cfg.pairing.model().symmetry_fields(fields):
             # The gap's fields must be O_h invariant too (field_symmetry_error checks U, B only).
             err = max(err, field_symmetry_error(
                 fields.replace(U=f, B=np.ones_like(fields.B)), ops))
         sym = "oh" if err < 1e-10 else "none"
-    return KMesh.monkhorst_pack(cfg.kmesh, fields.a, shift=cfg.shift,
+    return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift,
                                 symmetry="Oh" if sym == "oh" else "none", time_reversal=True)
 
 
-def run_config(config: ResponseRunConfig, comm, log):
+def number_of_bands(cfg, fields) -> int:
+    """``bands.nbands``, or automatic: the occupied levels of n̄_n plus the free-gas level
+    density times the margin (:func:`crustsolve.mainjob.number_of_bands`)."""
+    from ..mainjob import free_gas_levels_per_MeV, number_of_bands as layer_bands  # noqa: PLC0415
+
+    volume = fields.a**3
+    n_cell = 0.0 if cfg.response.neutron_density is None else cfg.response.neutron_density * volume
+    dos = free_gas_levels_per_MeV(volume, cfg.response.neutron_density or 0.0, b0_of(cfg))
+    return layer_bands(cfg.bands, n_cell, fields.n**3, dos)
+
+
+def b0_of(cfg) -> float:
+    """ħ²/2m_n (MeV fm²) of a fields-file run."""
+    return HBAR2_2MN if cfg.response.b0 is None else cfg.response.b0
+
+
+def run_config(config, comm, log):
     """Bands → all levels → summary table (rank 0) → HDF5 (``config.output``). Collective.
 
-    Returns the :class:`~crustsolve.response.superfluid.SuperfluidResult`.
+    ``config`` : a fields-file :class:`crustsolve.runfile.RunConfig`. Returns the
+    :class:`~crustsolve.response.superfluid.SuperfluidResult`.
     """
     from ..bands import BlochHamiltonian, Fields, Grid  # noqa: PLC0415
     from ..bands.eigensolvers import make_eigensolver  # noqa: PLC0415
     from ..parallel import Layout  # noqa: PLC0415
 
+    if not config.fields:
+        raise InputError("run_config needs a fields-file run (fields = \"F.h5\")")
     t0 = time.perf_counter()
     fields = Fields.read(config.fields, comm)
     kmesh = _mesh(fields, config)
+    nev = number_of_bands(config, fields)
     layout = Layout.create(comm, ngroups=config.kgroups, nk=kmesh.nk)
     log.block("response layout", {**layout.describe(), "k_points": kmesh.nk,
-                                  "full_mesh": kmesh.nfull, "symmetry": kmesh.symmetry})
-    gap = config.gap.model()
+                                  "full_mesh": kmesh.nfull, "symmetry": kmesh.symmetry,
+                                  "bands": nev})
+    gap = config.pairing.model()
     current = (None if config.current.cnn is None
                else CurrentTerm(config.current.cnn, config.current.nn))
+    r = config.response
     grid = Grid(fields.n, fields.a, comm=layout.kcomm)
     H = None
     try:
-        H = BlochHamiltonian(grid, fields, order=config.order)
-        solver = make_eigensolver(config.solver, nev=config.nev, tol=config.tol,
+        H = BlochHamiltonian(grid, fields, order=config.grid.order)
+        solver = make_eigensolver(config.bands.solver, nev=nev, tol=config.bands.tol,
                                   want_vectors=True)
-        result = superfluid_density(H, kmesh, solver, gap=gap, levels=config.levels,
-                                    layout=layout, density=config.density, mu=config.mu,
-                                    smearing=config.smearing,
-                                    degeneracy_tol=config.degeneracy_tol, b0=config.b0,
-                                    current=current, progress=log.kpoint_progress("k"))
+        result = superfluid_density(H, kmesh, solver, gap=gap, levels=r.levels,
+                                    layout=layout, density=r.neutron_density, mu=r.mu,
+                                    smearing=r.smearing, degeneracy_tol=r.degeneracy_tol,
+                                    b0=b0_of(config), current=current,
+                                    progress=log.kpoint_progress("k"))
     finally:
         if H is not None:
             H.destroy()
@@ -170,13 +111,13 @@ def run_config(config: ResponseRunConfig, comm, log):
     return result
 
 
-def masses_of(result, config: ResponseRunConfig, level: str, current: bool):
+def masses_of(result, config, level: str, current: bool):
     m = config.masses
     return effective_masses(result, level, current=current, n_free=m.n_free_profile,
                             Z=m.Z, ions_per_cell=m.ions_per_cell)
 
 
-def summary_table(result, config: ResponseRunConfig) -> str:
+def summary_table(result, config) -> str:
     """Human-readable table: n_s per level, fractions against both references, m_I*/m_I."""
     refs = ("free", "all") if config.masses.n_free_profile is not None else ("all",)
     lines = ["superfluid density n_s = rho_n,s/m_n (fm^-3) at every level of theory; "
@@ -211,7 +152,8 @@ def summary_table(result, config: ResponseRunConfig) -> str:
 
 def write_result(path, result, config, comm, layout=None, timings=None) -> None:
     """HDF5 result (``response/<level>/tensor`` etc.) with provenance; rank 0 writes."""
-    from ..results import run_identity, write_results  # noqa: PLC0415
+    from ..results import write_results  # noqa: PLC0415
+    from ..runfile import identity_of  # noqa: PLC0415  (the schema imports this package)
 
     ds = {}
     for name, lv in result.levels.items():
@@ -238,4 +180,4 @@ def write_result(path, result, config, comm, layout=None, timings=None) -> None:
     ds[f"{GROUP}/band_margin"] = (result.band_margin, "MeV")
     ds[f"{GROUP}/b0"] = (result.b0, "MeV fm^2")
     write_results(path, comm, ds, to_dict(config), layout=layout, timings=timings,
-                  identity=run_identity(to_dict(config)))
+                  identity=identity_of(config))

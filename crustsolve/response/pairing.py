@@ -2,7 +2,7 @@
 
 A gap model is a frozen dataclass (a subclass of :class:`GapModel`) whose fields are its
 parameters (declared with :func:`parameter`: default, unit, allowed range, meaning), with a
-``name`` (the run-file ``[gap] kind``), a ``description`` (provenance), :meth:`GapModel.check`
+``name`` (the run-file ``[pairing] kind``), a ``description`` (provenance), :meth:`GapModel.check`
 (validates the fields the model reads), :meth:`GapModel.symmetry_fields` (the scalar fields
 Δ depends on: a symmetry-reduced k-mesh needs them invariant) and :meth:`GapModel.prepare`,
 which returns the per-k evaluator: ``band_gaps(energies, project, tol)`` gives the per-band
@@ -22,12 +22,12 @@ band-diagonal gap Δ_αk)"):
 
 **What a new gap model touches.** This module only (plus its tests): subclass
 :class:`GapModel` with its parameters and ``prepare``, and add it to :data:`REGISTRY`. The
-run-file schema (:data:`GapConfig`, the ``[gap]`` table of
-:class:`crustsolve.response.driver.ResponseRunConfig`: ``kind`` plus every registered
-parameter), its validation, the provenance (``SuperfluidResult.gap``), the k-mesh symmetry
-check and :func:`crustsolve.response.superfluid.superfluid_density` go through the registry.
-(The main job's ``[pairing]`` table is the constant gap only: exposing another model there
-is a change of its run-file schema in ``crustsolve/mainjob.py``.)
+run-file schema (:data:`GapConfig`, the ``[pairing]`` table of
+:class:`crustsolve.runfile.RunConfig`: ``kind`` plus every registered parameter), its
+validation, the provenance (``SuperfluidResult.gap``), the k-mesh symmetry check and
+:func:`crustsolve.response.superfluid.superfluid_density` go through the registry. (Layer
+runs accept the constant gap only, until the layer fields carry a pair field Δ(r):
+:class:`crustsolve.runfile.RunConfig` says so.)
 
 Units: MeV for gaps; a parameter's unit is in its declaration.
 """
@@ -66,9 +66,9 @@ class GapModel:
             m = f.metadata
             value = getattr(self, f.name)
             if isinstance(value, bool):
-                raise InputError(f"gap.{f.name} must be a number, got {value!r}")
+                raise InputError(f"pairing.{f.name} must be a number, got {value!r}")
             object.__setattr__(self, f.name, check_range(
-                f"gap.{f.name}", value, lo=m["lo"], hi=m["hi"], lo_open=m["lo_open"],
+                f"pairing.{f.name}", value, lo=m["lo"], hi=m["hi"], lo_open=m["lo_open"],
                 unit=m["unit"] or None))
 
     def describe(self) -> dict:
@@ -172,7 +172,7 @@ class FieldGap(GapModel):
             A0.destroy()
 
 
-#: The gap models by name (the run-file ``[gap] kind``).
+#: The gap models by name (the run-file ``[pairing] kind``).
 REGISTRY: Mapping[str, type] = MappingProxyType({m.name: m for m in (ConstantGap, FieldGap)})
 
 
@@ -186,7 +186,7 @@ def names() -> tuple:
     return tuple(registry())
 
 
-def model_class(kind, key: str = "gap.kind") -> type:
+def model_class(kind, key: str = "pairing.kind") -> type:
     """The registered model class called ``kind``; else an InputError naming the key, the
     value and the allowed names."""
     reg = registry()
@@ -225,7 +225,7 @@ def as_model(gap) -> GapModel:
 
 
 def config_class(reg: Optional[Mapping[str, type]] = None) -> type:
-    """The run-file schema of ``[gap]`` for the models of ``reg`` (default: the registry):
+    """The run-file schema of ``[pairing]`` for the models of ``reg`` (default: the registry):
     ``kind`` plus every model's parameters with their defaults. A parameter of another model
     than ``kind`` must keep its default. ``.model()`` builds the model."""
     reg = registry() if reg is None else reg
@@ -243,12 +243,12 @@ def config_class(reg: Optional[Mapping[str, type]] = None) -> type:
     def post_init(self):
         cls = reg.get(self.kind)
         if cls is None:
-            raise InputError(f"unknown gap model {self.kind!r} in gap.kind; allowed: "
+            raise InputError(f"unknown gap model {self.kind!r} in pairing.kind; allowed: "
                              f"{', '.join(reg)}")
         own = {f.name for f in parameters(cls)}
         for name, (default, unit) in seen.items():
             if name not in own and getattr(self, name) != default:
-                raise InputError(f"gap.{name} does not apply to gap kind {self.kind!r} (its "
+                raise InputError(f"pairing.{name} does not apply to gap kind {self.kind!r} (its "
                                  f"parameters: {', '.join(sorted(own)) or 'none'})")
         self.model()                                    # validates the parameters
 
@@ -260,9 +260,9 @@ def config_class(reg: Optional[Mapping[str, type]] = None) -> type:
         "GapConfig", [("kind", str, dataclasses.field(default="constant"))] + fields,
         frozen=True, namespace={
             "__post_init__": post_init, "model": model, "__module__": __name__,
-            "__doc__": "[gap] kind = one of the registered gap models, and its parameters "
+            "__doc__": "[pairing] kind = one of the registered gap models, and its parameters "
                        "(crustsolve.response.pairing)."})
 
 
-#: The ``[gap]`` table of run files, built from :data:`REGISTRY` at import.
+#: The ``[pairing]`` table of run files, built from :data:`REGISTRY` at import.
 GapConfig = config_class(REGISTRY)
