@@ -255,6 +255,15 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     run never touches an existing file. ``petsc_options``: the command-line PETSc options,
     part of the configuration that decides the numbers.
     """
+    from .petsc_env import init_petsc, run_options  # noqa: PLC0415
+
+    init_petsc()
+    with run_options(cfg.petsc, warn=log.warning):
+        return _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_memory)
+
+
+def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_memory):
+    """The pipeline of :func:`run_main_job`, with the run file's PETSc options in place."""
     from .bands import BlochHamiltonian, Grid  # noqa: PLC0415
     from .bands.eigensolvers import make_eigensolver  # noqa: PLC0415
     from .bands.kmesh import KMesh  # noqa: PLC0415
@@ -263,15 +272,11 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     from .crust import build_fields  # noqa: PLC0415
     from .crust.composition import check_density  # noqa: PLC0415
     from .parallel import Layout, require_memory  # noqa: PLC0415
-    from .petsc_env import init_petsc, set_default_options  # noqa: PLC0415
     from .response.superfluid import superfluid_density  # noqa: PLC0415
     from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
     from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
 
     t_start = time.perf_counter()
-    init_petsc()
-    if cfg.petsc:
-        set_default_options(cfg.petsc)
     # What decides the numbers (output and plot paths may change between run and resume).
     identity = identity_of(cfg, petsc_options)
     if resume:

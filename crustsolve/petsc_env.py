@@ -19,6 +19,7 @@ import ctypes
 import glob
 import os
 import sys
+from contextlib import contextmanager
 
 from .errors import InputError, check_range
 
@@ -209,6 +210,31 @@ def set_default_options(mapping: dict, prefix: str = "") -> list:
         opts.setValue(name, "" if value is None else str(value))
         inserted.append(name)
     return inserted
+
+
+@contextmanager
+def run_options(mapping: dict, warn=None):
+    """A run file's ``[petsc]`` options in PETSc's database for the duration of one run.
+
+    Inserts them as :func:`set_default_options` does (the command line wins), and when the
+    run ends — normally or by an error — reports those that no PETSc/SLEPc object read through
+    ``warn(message)`` and removes every option it inserted, so a later run in the same process
+    (tests, scripts driving several runs) starts from the database it found. Yields the names
+    inserted.
+    """
+    inserted = set_default_options(mapping) if mapping else []
+    try:
+        yield inserted
+    finally:
+        if inserted:
+            unused = unused_options(inserted)
+            if unused and warn is not None:
+                warn("[petsc] option(s) not read by any PETSc/SLEPc object of this run "
+                     "(misspelt, or not used by the chosen solver): "
+                     + " ".join(f"-{n}" for n in unused))
+            opts = init_petsc()[0].Options()
+            for name in inserted:
+                opts.delValue(name)
 
 
 # ---------------------------------------------------------------------------------------------

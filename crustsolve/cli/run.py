@@ -131,7 +131,7 @@ def run(args, ctx) -> int:
 
 
 def _run_response(args, ctx, cfg) -> int:
-    from ..petsc_env import check_options, set_default_options  # noqa: PLC0415
+    from ..petsc_env import check_options, run_options  # noqa: PLC0415
     from ..response.driver import run_config  # noqa: PLC0415
     from ..results import Output, prepare_outputs  # noqa: PLC0415
     from ..runfile import identity_of  # noqa: PLC0415
@@ -146,9 +146,8 @@ def _run_response(args, ctx, cfg) -> int:
         prepare_outputs(ctx.comm, [Output("output", cfg.output, "results", identity_of(cfg))],
                         inputs={"RUN.toml": args.config, "fields": cfg.fields},
                         overwrite=args.overwrite)
-    if cfg.petsc:
-        set_default_options(cfg.petsc)
-    run_config(cfg, ctx.comm, ctx.log)
+    with run_options(cfg.petsc, warn=ctx.log.warning):
+        run_config(cfg, ctx.comm, ctx.log)
     return 0
 
 
