@@ -8,7 +8,7 @@ a bcc lattice (30 fm cube, depth 50 MeV, radius 5 fm, as ``benchmarks/bands_stag
 The lowest ``nev`` eigenpairs at a few neighbouring general k-points (a short straight path,
 so each k warm-starts the next) are computed by
 
-* ``chebyshev``      — crustsolve's CheFSI (``crustsolve.bands.chebyshev``); k₀ cold, the
+* ``chebyshev``      — crustsolve's CheFSI (``crustsolve.bands.eigensolvers.chebyshev``); k₀ cold, the
   following k warm-started from the previous k's vectors (with the buffer columns);
 * ``ks_nev``         — SLEPc Krylov–Schur with only nev set (HEP, smallest real, ABS test);
 * ``ks_tuned``       — crustsolve's Krylov–Schur (bounded mpd, ``--mpd``; multiplicity check
@@ -274,7 +274,7 @@ def _subspace_flops(active, N, nb):
     block, not counted either (a lower bound of the rate); from a keep_buffer result (as
     here) it is skipped. (Runs before the half projection did 2·8Nn² in Rayleigh–Ritz.)
     """
-    from crustsolve.bands.chebyshev import _PROJECTION_BLOCK as b  # noqa: PLC0415
+    from crustsolve.bands.eigensolvers.chebyshev import _PROJECTION_BLOCK as b  # noqa: PLC0415
 
     return sum(16.0 * N * n * n + 16.0 * N * n * (nb - n)        # TSQR
                + 4.0 * N * n * (n + min(b, n)) + 8.0 * N * n * n  # XᴴW (half), XQ
@@ -314,7 +314,7 @@ def _memory_model(N, nnz, args):
 def _bench_chebyshev(args, H, ks, N, rates, comm):
     import numpy as np  # noqa: PLC0415
 
-    from crustsolve.bands.chebyshev import ChebyshevSolver  # noqa: PLC0415
+    from crustsolve.bands.eigensolvers.chebyshev import ChebyshevSolver  # noqa: PLC0415
 
     settings = dict(nev=args.nev, tol=args.tol, max_it=args.max_it, degree=args.degree,
                     max_degree=args.max_degree, orth=args.orth, keep_buffer=True,

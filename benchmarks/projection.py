@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Rayleigh–Ritz projection M = Xᴴ A X: SLEPc's ``BV.dot`` (full product) against
-crustsolve's :func:`crustsolve.bands.chebyshev.hermitian_projection` (upper block
+crustsolve's :func:`crustsolve.bands.eigensolvers.chebyshev.hermitian_projection` (upper block
 triangle), side by side in one process on the same block.
 
 X is an N × n random block (the Chebyshev solver's nb columns), W = A X is stood in for by
@@ -40,7 +40,7 @@ def main(argv=None):
     import numpy as np  # noqa: PLC0415
     from mpi4py import MPI  # noqa: PLC0415
 
-    from crustsolve.bands.chebyshev import _seq_dense, hermitian_projection  # noqa: PLC0415
+    from crustsolve.bands.eigensolvers.chebyshev import _seq_dense, hermitian_projection  # noqa: PLC0415
     from crustsolve.petsc_env import init_petsc  # noqa: PLC0415
 
     PETSc, SLEPc = init_petsc()

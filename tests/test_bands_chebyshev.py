@@ -1,4 +1,4 @@
-"""Chebyshev-filtered subspace iteration (crustsolve.bands.chebyshev) against dense LAPACK
+"""Chebyshev-filtered subspace iteration (crustsolve.bands.eigensolvers.chebyshev) against dense LAPACK
 and SLEPc Krylov–Schur, serially and under ``mpiexec -n 2/3 python -m pytest -m mpi``.
 
 Test matrices are built here (3D periodic 2nd-order FD Laplacian with Bloch phases plus a
@@ -17,7 +17,7 @@ from crustsolve.petsc_env import init_petsc
 
 PETSc, SLEPc = init_petsc()
 
-from crustsolve.bands.chebyshev import (  # noqa: E402
+from crustsolve.bands.eigensolvers.chebyshev import (  # noqa: E402
     ChebyshevSolver, default_buffer, gershgorin_bounds, hermitian_projection, lanczos_bounds)
 from crustsolve.bands.eigensolvers import EigenResult, make_eigensolver  # noqa: E402
 
@@ -395,7 +395,7 @@ def test_density_of_states_damping_edge(monkeypatch):
     Ritz value lies above it; an estimate below λ_nev (forced here) is dropped after the
     first pass; estimates just above λ_nev cost no extra passes. All agree with dense
     diagonalisation."""
-    from crustsolve.bands import chebyshev as cheb  # noqa: PLC0415
+    from crustsolve.bands.eigensolvers import chebyshev as cheb  # noqa: PLC0415
 
     A = fd_matrix(12, k=(0.3, 0.1, 0.0))
     w = np.linalg.eigvalsh(dense_of(A))

@@ -10,7 +10,7 @@ The estimate counts what dominates (summary in ``docs/numerics.md``, "Parallel l
   eigenvectors (nev columns, distributed);
 * dense LAPACK: the full N×N matrix plus LAPACK's workspace (≈ 2 N² in all with ``zheevr``)
   and the wanted eigenvectors, all on *rank 0* of the group;
-* Chebyshev (:mod:`crustsolve.bands.chebyshev`): three BVs of nb = nev + buffer columns (the
+* Chebyshev (:mod:`crustsolve.bands.eigensolvers.chebyshev`): three BVs of nb = nev + buffer columns (the
   block X and the two recurrence/Rayleigh–Ritz work blocks Y, Z), one more block of
   workspace for SLEPc's TSQR, and the Lanczos vectors (distributed), the previous k-point's
   block kept for the warm start (nb columns, distributed), and the projected nb×nb problem
@@ -121,7 +121,7 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
         :func:`crustsolve.bands.eigensolvers.make_eigensolver` (buffer max(4, ⌈0.05 nev⌉),
         mpd ``default_mpd(nev + buffer)``, ncv = nev + buffer + mpd, capped at N). For
         ``"chebyshev"`` the buffer defaults to
-        :func:`crustsolve.bands.chebyshev.default_buffer` and ncv, mpd are ignored.
+        :func:`crustsolve.bands.eigensolvers.chebyshev.default_buffer` and ncv, mpd are ignored.
     n_matrices : AIJ matrices alive at once (1 for energies; 4 with ∂h/∂k).
     index_bytes : 4 or 8 (PETSc built with 64-bit indices).
     """
@@ -131,7 +131,7 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
     kind = check_choice("eigensolver kind", kind, ("krylovschur", "lapack", "chebyshev"))
     matrix = n_matrices * (N * nnz * (SCALAR_BYTES + index_bytes) + (N + 1) * index_bytes)
     if kind == "chebyshev":
-        from .chebyshev import default_buffer  # noqa: PLC0415
+        from .eigensolvers.chebyshev import default_buffer  # noqa: PLC0415
 
         nb = min(N, nev + (default_buffer(nev) if buffer is None else int(buffer)))
         lanczos = 32  # allowance for the bounds' Lanczos (3 vectors, no basis kept) + work vectors

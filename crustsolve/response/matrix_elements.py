@@ -132,10 +132,10 @@ def project(bv, mat) -> np.ndarray:
     """Ψᴴ A Ψ for a Hermitian A as a replicated (nb, nb) complex numpy array.
 
     Y = AΨ by ``BV.matMult``, then only the upper block triangle of ΨᴴY is formed
-    (:func:`crustsolve.bands.chebyshev.hermitian_projection`: half the flops of the full
+    (:func:`crustsolve.bands.eigensolvers.chebyshev.hermitian_projection`: half the flops of the full
     product), reduced to rank 0 of the BV's communicator and broadcast. Collective.
     """
-    from ..bands.chebyshev import hermitian_projection  # noqa: PLC0415
+    from ..bands.eigensolvers.chebyshev import hermitian_projection  # noqa: PLC0415
 
     l, k = bv.getActiveColumns()
     Y = bv.duplicate()

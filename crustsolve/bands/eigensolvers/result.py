@@ -1,6 +1,6 @@
 """The outcome of one eigenvalue solve, shared by every eigensolver of :mod:`crustsolve.bands`
 (Krylov–Schur and dense in :mod:`~crustsolve.bands.eigensolvers`, Chebyshev in
-:mod:`~crustsolve.bands.chebyshev`)."""
+:mod:`~crustsolve.bands.eigensolvers.chebyshev`)."""
 from __future__ import annotations
 
 import math

@@ -96,10 +96,10 @@ from typing import Callable, ClassVar, Optional
 
 import numpy as np
 
-from ..errors import ConvergenceError, InputError, check_range
-from ..petsc_env import init_petsc
+from ...errors import ConvergenceError, InputError, check_range
+from ...petsc_env import init_petsc
 
-from .eigenresult import EigenResult  # one result type for every solver
+from .result import EigenResult  # one result type for every solver
 
 
 #: PETSc log stage/event names (shown by ``-log_view``).
