@@ -11,7 +11,7 @@ Output: JSON with both times, the ratio and the difference of the two results.
     /usr/bin/python3 benchmarks/projection.py --rows 32768 --cols 1553 --out out/projection.json
     mpiexec -n 2 /usr/bin/python3 benchmarks/projection.py --rows 13824 --cols 1553
 
-No assertions: this measures; ``tests/test_bands_chebyshev.py`` checks correctness.
+No assertions: this measures; ``tests/bands/test_chebyshev.py`` checks correctness.
 """
 from __future__ import annotations
 

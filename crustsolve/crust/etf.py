@@ -6,7 +6,7 @@ Håkansson, Phys. Rep. 123, 275 (1985), in the local form of the public code
 expressions were transcribed (``docs/physics/crust-composition.md``, "ETF kinetic and
 spin-current densities"). The local 4th-order form is used (it is what U_q needs); its
 equality with the integrated form (partial integration) is tested in
-``tests/test_crust_etf.py``.
+``tests/crust/test_etf.py``.
 
 Notation per species q: n ≡ n_q, f ≡ f_q = M_q/M*_q, h ≡ ħ²/2M_q, K = (3π²)^{-2/3},
 A ≡ n + n_q (so W_q = (W0/2) A' r̂), primes = d/dr. Inputs are jets (:mod:`.jets`).

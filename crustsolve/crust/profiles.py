@@ -4,7 +4,7 @@
     f_q(r) = 1 / (1 + exp[((C_q − R)/(r − R))² − 1] · exp[(r − C_q)/a_q]),   0 ≤ r < R
 
 (Onsi et al., PRC 77, 065805 (2008); the form reproduces the Z, N, A columns of every row of
-the Pearson et al. 2018 BSk24 table, ``tests/test_crust_profiles.py``). f_q and all its
+the Pearson et al. 2018 BSk24 table, ``tests/crust/test_profiles.py``). f_q and all its
 derivatives vanish at r = R, so the density joins the background n_Bq smoothly. Lengths in fm,
 densities in fm⁻³.
 """

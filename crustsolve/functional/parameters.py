@@ -9,7 +9,7 @@ t₅ MeV fm^(5+3γ); W₀ MeV fm⁵.
 
 Sources and how far they were checked are in each set's ``source`` field and in
 ``docs/physics/core-entrainment.md`` ("Parameter sets"); the saturation properties they
-imply are tested against the publications in ``tests/test_functional.py``.
+imply are tested against the publications in ``tests/functional/test_skyrme.py``.
 """
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ state-dependent Δ_αk it drops the term −ξΔ ∇_kΔ·∇_kε/E³ (∇_kΔ_�
 
 The BCS number equation of all BCS levels is n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α)
 (1 − ξ/E = 2v² contains the spin factor). Spin factors and signs are checked against an
-independently coded 1D BdG grand potential (``tests/test_response_1d_convention.py``).
+independently coded 1D BdG grand potential (``tests/response/test_1d_convention.py``).
 """
 from __future__ import annotations
 

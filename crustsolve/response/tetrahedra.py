@@ -4,7 +4,7 @@ P. E. Blöchl, O. Jepsen and O. K. Andersen, Phys. Rev. B 49, 16223 (1994), Appe
 (occupation weights w_i of the four corners of a tetrahedron for a linearly interpolated band,
 and the correction Δw_i = (1/40) D_T(μ) Σ_j (ε_j − ε_i)). The weights used here were checked
 independently against Monte-Carlo integration of linear functions over a tetrahedron
-(``tests/test_response_tetrahedra.py``).
+(``tests/response/test_tetrahedra.py``).
 
 Fermi-surface integrals ∫_BZ δ(ε_α − μ) F_α are obtained as ∂/∂μ of the corrected occupation
 integrals ∫ θ(μ − ε_α) F_α (central difference in μ; the weights are piecewise polynomials).

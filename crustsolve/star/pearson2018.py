@@ -22,7 +22,7 @@ which cites the paper). They were checked here: (i) the BSk24 composition fit (T
 in the same file agrees with an independent transcription of that table; (ii) the fitted
 P(n̄) and e(n̄) reproduce the BSk24 ETFSI inner-crust table of the same paper to 2.1 % at
 worst (rms < 1 %) in P and 0.15 MeV in e, i.e. within the fit's own accuracy
-(``tests/test_star_eos.py``, which reads the table from ``CRUSTSOLVE_ETFSI_DIR`` and is
+(``tests/star/test_eos.py``, which reads the table from ``CRUSTSOLVE_ETFSI_DIR`` and is
 skipped without it).
 """
 from __future__ import annotations

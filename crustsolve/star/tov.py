@@ -45,7 +45,7 @@ Hartle's moment of inertia is I = J/Ω with J = −R⁴ω′(R)/6 for rigid rota
 discretisation too (both sides are the same linear combination of Runge–Kutta stages, up
 to the centre expansion), so it is a consistency check of the bookkeeping; the
 independent checks (a separate single-fluid Hartle solver, the LT symmetry
-Ĩ_n ε^LT_np = Ĩ_p ε^LT_pn, which is *not* built in) are in ``tests/test_star_*.py``.
+Ĩ_n ε^LT_np = Ĩ_p ε^LT_pn, which is *not* built in) are in ``tests/star/``.
 """
 from __future__ import annotations
 

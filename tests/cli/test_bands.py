@@ -20,7 +20,6 @@ from crustsolve.bands.kmesh import field_symmetry_error
 from crustsolve.cli.bands import read_bands
 from crustsolve.errors import ConvergenceError, InputError
 from crustsolve.parallel import Layout
-from test_foundation_cli import assert_png_plot
 
 N, A, V = 8, 16.0, -6.0
 NEV = 10
@@ -74,7 +73,7 @@ def test_cli_mesh_matches_dense(comm, cosine_file, shared_tmp_path, capsys, solv
 
 
 @pytest.mark.mpi
-def test_cli_path_plot_and_kgroups(comm, cosine_file, shared_tmp_path):
+def test_cli_path_plot_and_kgroups(comm, cosine_file, shared_tmp_path, assert_png_plot):
     out = shared_tmp_path / "path.h5"
     png = shared_tmp_path / "path.png"
     rc = main(["bands", str(cosine_file), "--order", "4", "--nev", "6", "--kpath", "GXMR",

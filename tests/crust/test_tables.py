@@ -1,7 +1,7 @@
 """User-supplied composition tables (28-column format of Pearson et al., MNRAS 481, 2994 (2018)).
 
 Most tests write a small synthetic table from the rows embedded (with citation) in
-tests/test_crust_profiles.py; one test reads the published file from the directory named by
+tests/crust/published.py; one test reads the published file from the directory named by
 CRUSTSOLVE_ETFSI_DIR and skips otherwise (the file is never committed).
 """
 from __future__ import annotations
@@ -13,18 +13,7 @@ import pytest
 
 from crustsolve.crust.tables import COLUMNS, load_table
 from crustsolve.errors import InputError
-from test_crust_profiles import HAVE_TABLE, PUBLISHED_ROWS, TABLE
-
-
-def _write(path, rows):
-    data = np.zeros((len(rows), 28))
-    for k, row in enumerate(rows):
-        for key, val in row.items():
-            data[k, COLUMNS[key]] = val
-        data[k, COLUMNS["A_cl"]] = row["Z_cl"] + row["N_cl"]
-        data[k, COLUMNS["flag"]] = 1
-    np.savetxt(path, data, fmt="%.6E")
-    return path
+from tests.crust.published import HAVE_TABLE, PUBLISHED_ROWS, TABLE
 
 
 def _smooth_interpolation(nbar, A, at):
@@ -40,8 +29,8 @@ def _smooth_interpolation(nbar, A, at):
 
 
 @pytest.fixture()
-def small_table(tmp_path):
-    return _write(tmp_path / "t.dat", [PUBLISHED_ROWS[i] for i in (21, 30, 37, 40)])
+def small_table(tmp_path, write_crust_table):
+    return write_crust_table(tmp_path / "t.dat", [PUBLISHED_ROWS[i] for i in (21, 30, 37, 40)])
 
 
 def test_unknown_file_needs_functional(small_table):

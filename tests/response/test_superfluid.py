@@ -19,31 +19,14 @@ import pytest
 from mpi4py import MPI
 
 from crustsolve.bands import BlochHamiltonian, Fields, Grid
-from crustsolve.bands.eigensolvers import make_eigensolver
 from crustsolve.bands.hamiltonian import gather_dense
 from crustsolve.bands.kmesh import KMesh
 from crustsolve.constants import HBAR2_2MN
 from crustsolve.errors import InputError
-from crustsolve.parallel import Layout
-from crustsolve.response.superfluid import CurrentTerm, GapSpec, superfluid_density
+from crustsolve.response.superfluid import CurrentTerm, GapSpec
 
 N, A_CELL = 8, 10.0
 B0 = HBAR2_2MN
-
-
-def solve(fields, kmesh, *, nev=None, comm=None, ngroups=1, order=4, solver="lapack", **kw):
-    comm = MPI.COMM_WORLD if comm is None else comm
-    lay = Layout.create(comm, ngroups=ngroups)
-    grid = Grid(fields.n, fields.a, comm=lay.kcomm)
-    H = BlochHamiltonian(grid, fields, order=order)
-    try:
-        solver = make_eigensolver(solver, nev=nev or fields.n**3,
-                                  tol=1e-8 if solver == "lapack" else 1e-11)
-        return superfluid_density(H, kmesh, solver, layout=lay, **kw)
-    finally:
-        H.destroy()
-        grid.destroy()
-        lay.free()
 
 
 # --------------------------------------------------------- order-4 staggered FD symbol
@@ -112,7 +95,7 @@ def fd_free_gas_reference(B, mu, gap, nmesh):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("gap", [0.5, 2.0])
-def test_free_gas_every_level_and_galilean_current_vertex(gap):
+def test_free_gas_every_level_and_galilean_current_vertex(gap, solve):
     """FD free gas, complete band set: every level against the FD-symbol reference; the
     current vertex with C_nn n_n = B − b0 replaces B by b0 in one factor (and in the
     diamagnetic operator), which turns ρ_s = m_n² n/m⊕ into m_n n in the continuum limit
@@ -173,7 +156,7 @@ def cosine_3d_reference(kmesh, V, mu, gap, sigmas):
 
 
 @pytest.mark.mpi
-def test_separable_cosine_every_level_against_1d_reference():
+def test_separable_cosine_every_level_against_1d_reference(solve):
     """Complete band set, constant gap, fixed μ: normal (per smearing width), intraband, Form A
     and Form B equal the products-of-1D reference; the tensors are isotropic."""
     V, mu, gap, sig = -4.0, 9.0, 1.0, (3.0, 2.5, 2.0)
@@ -243,7 +226,7 @@ def test_kinetic_vertex_is_the_derivative_of_the_kinetic_operator():
         grid.destroy()
 
 
-def test_current_vertex_intraband_against_twisted_eigenvalues():
+def test_current_vertex_intraband_against_twisted_eigenvalues(solve):
     """Intraband level with the current vertex = Σ Δ²/E³ ∂_kε · ∂_Qε, both derivatives by
     central differences of eigenvalues: k ± δ, and h(k) + T[−f](k ± Qê) − T[−f](k)."""
     fields, f = _modulated()
@@ -272,7 +255,7 @@ def test_current_vertex_intraband_against_twisted_eigenvalues():
     assert res.scalar("intraband", current=True) == pytest.approx(tot * pref, rel=1e-6)
 
 
-def test_current_vertex_form_a_against_mixed_derivative_of_omega():
+def test_current_vertex_form_a_against_mixed_derivative_of_omega(solve):
     """Form A with the current vertex = ∂²Ω/∂A∂Q of the BdG grand potential with Δ·1 (complete
     basis), spin-up particles at k+A+Q with Q·∂T[−f]; the holes are the time-reversed
     spin-down partners at −k+Q+A, whose conjugate Hamiltonian is h(k−Q−A) − Q·∂T[−f](k−Q−A)
@@ -305,7 +288,7 @@ def test_current_vertex_form_a_against_mixed_derivative_of_omega():
 
 # ---------------------------------------------------------------- band truncation
 @pytest.mark.slow
-def test_band_truncation_against_the_complete_band_set():
+def test_band_truncation_against_the_complete_band_set(solve):
     """bcc wells (a = 20 fm, 10³ grid, depth 40 MeV), Δ = 1 MeV: the complete band set (1000
     bands) against the bands below μ + 8 and μ + 16 MeV. Every BCS level moves towards the
     complete value as the margin grows, is within 5 % at 8 MeV, and the reported truncation
@@ -334,12 +317,8 @@ def test_band_truncation_against_the_complete_band_set():
 
 
 # ------------------------------------------------------------------ mesh, solvers, layout
-def cosine_fields(V=-4.0):
-    return Fields.separable_cosine(N, A_CELL, V=V)
-
-
 @pytest.mark.mpi
-def test_ibz_equals_full_mesh_fd():
+def test_ibz_equals_full_mesh_fd(cosine_fields, solve):
     f = cosine_fields(-3.0)
     kw = dict(gap=GapSpec("constant", 1.0), density=0.01, smearing=(3.0, 2.0),
               levels=("normal", "form_a", "form_b"), nev=80,
@@ -354,7 +333,7 @@ def test_ibz_equals_full_mesh_fd():
 
 
 @pytest.mark.mpi
-def test_potential_along_x_only():
+def test_potential_along_x_only(solve):
     """U(x) only (no symmetry reduction), complete band set, fixed μ: the anisotropic tensor
     of every BCS level against the products-of-1D reference (y and z see the free gas)."""
     x = np.arange(N) * A_CELL / N
@@ -372,7 +351,7 @@ def test_potential_along_x_only():
 
 
 @pytest.mark.mpi
-def test_field_gap_constant_equals_constant_gap():
+def test_field_gap_constant_equals_constant_gap(cosine_fields, solve):
     f0 = cosine_fields(-3.0)
     f = f0.replace(Delta=np.full((N,) * 3, 1.2))
     km = KMesh.monkhorst_pack(2, A_CELL, shift=True)
@@ -383,7 +362,7 @@ def test_field_gap_constant_equals_constant_gap():
         np.testing.assert_allclose(r1.tensor(lv), r2.tensor(lv), rtol=1e-9, atol=1e-15)
 
 
-def test_field_gap_invariant_under_degenerate_rotations():
+def test_field_gap_invariant_under_degenerate_rotations(cosine_fields, solve):
     """A varying Δ(r): the gaps are diagonalised inside degenerate clusters, so the result does
     not depend on the eigensolver's basis there: the [111] k-point of the shifted mesh (3-fold
     clusters) solved by dense LAPACK and by Krylov–Schur (another basis) agree."""
@@ -403,7 +382,7 @@ def test_field_gap_invariant_under_degenerate_rotations():
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("solver", ["chebyshev", "krylovschur"])
-def test_iterative_solvers_match_dense(solver):
+def test_iterative_solvers_match_dense(solver, solve):
     """Eight k-points of a full 2³ mesh, each group's k-points solved in turn (Chebyshev
     warm-starts each from the previous one): all levels equal the dense-LAPACK result."""
     x = np.arange(N) * A_CELL / N
@@ -422,7 +401,7 @@ def test_iterative_solvers_match_dense(solver):
 
 
 @pytest.mark.mpi
-def test_same_result_any_layout():
+def test_same_result_any_layout(cosine_fields, solve):
     """World layouts (1 group × P ranks, and P groups) reproduce the COMM_SELF result."""
     km = KMesh.monkhorst_pack(2, A_CELL, shift=True)
     kw = dict(gap=GapSpec("constant", 1.0), density=0.01, smearing=(3.0, 2.5, 2.0), nev=120,
@@ -439,7 +418,7 @@ def test_same_result_any_layout():
 
 
 @pytest.mark.mpi
-def test_uniform_skyrme_matter_gives_core_rho_nn():
+def test_uniform_skyrme_matter_gives_core_rho_nn(solve):
     """Uniform n–p matter, protons at rest: Form A with the current vertex is ρ_nn^loc of the
     core module (B − C_nn n_n = ħ²/2m_n + C_np n_p), up to the FD curvature error."""
     from crustsolve.core.entrainment import entrainment_matrix_t0
@@ -473,7 +452,7 @@ def test_uniform_skyrme_matter_gives_core_rho_nn():
         r.scalar("intraband") * (float(Bn) - cplus * n_n) / float(Bn), rel=1e-10)
 
 
-def test_current_term_input_errors():
+def test_current_term_input_errors(cosine_fields, solve):
     with pytest.raises(InputError, match="give C_nn and n_n, or their product"):
         CurrentTerm(cnn=1.0)
     with pytest.raises(InputError, match="must be finite"):

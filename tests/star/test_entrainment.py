@@ -16,14 +16,13 @@ from crustsolve.errors import InputError
 from crustsolve.star import (PolytropeEoS, mass_radius_curve, maximum_mass, solve_rotation,
                              solve_tov, star_from_central_enthalpy, star_model, unified_eos)
 
-from test_star_tov import _independent_hartle
 
 # Two-fluid toy star: 85 % of ε+P in the "n" fluid with ε_n = 0.04 above h = 0.03 (a core),
 # everything in the "p" fluid below (a crust).
 TOY = dict(K=100.0, gamma=2.0, neutron_fraction=0.85, eps_n=0.04, h_transition=0.03)
 
 
-def test_lt_symmetry_and_sum_rule_relativistic_polytrope():
+def test_lt_symmetry_and_sum_rule_relativistic_polytrope(independent_hartle):
     eos = PolytropeEoS(**TOY)
     star = star_from_central_enthalpy(eos, 0.25, n_radial=400)
     assert star.compactness > 0.15
@@ -34,7 +33,7 @@ def test_lt_symmetry_and_sum_rule_relativistic_polytrope():
     assert star.eps_tilde_n * star.I_tilde_n == pytest.approx(star.eps_tilde_p * star.I_tilde_p,
                                                               rel=1e-12)
     # Σ_X Ĩ_X (1 − ε^LT_XX − ε^LT_XY) = Hartle's single-fluid I from an independent solver
-    _, _, i_ref = _independent_hartle(TOY["K"], TOY["gamma"], 0.25)
+    _, _, i_ref = independent_hartle(TOY["K"], TOY["gamma"], 0.25)
     i_ref_gcm2 = i_ref * 1.346590921500109e43
     assert star.I_n + star.I_p == pytest.approx(i_ref_gcm2, rel=1e-6)
     assert star.moment_of_inertia == pytest.approx(i_ref_gcm2, rel=1e-6)
@@ -121,7 +120,7 @@ def test_mass_bounds_give_clear_errors(bsk24):
         star_model("BSk24", 0.05, eos=bsk24, min_mass=0.0)
     with pytest.raises(InputError, match="SLy4"):
         star_model("SLy4", 1.4)
-    # published BSk24 maximum mass (Pearson et al. 2018), as in test_star_tov.py
+    # published BSk24 maximum mass (Pearson et al. 2018), as in tests/star/test_tov.py
     assert mmax.mass == pytest.approx(2.28, abs=0.006)
 
 

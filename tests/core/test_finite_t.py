@@ -21,8 +21,7 @@ from crustsolve.core import (GAP_TO_TC, bcs_gap_ratio, bcs_gap_with_superflow, c
                              gap_at_temperature, generalised_yosida, landau_velocity, yosida,
                              zero_temperature_gap)
 from crustsolve.errors import InputError
-from crustsolve.functional import (current_fields, effective_mass_fields, fermi_wavenumber,
-                                   get_functional)
+from crustsolve.functional import effective_mass_fields, fermi_wavenumber, get_functional
 
 M = 0.5 * (M_N_C2 + M_P_C2)
 ZETA3 = 1.2020569031595942
@@ -193,37 +192,11 @@ def test_two_decoupled_species_are_each_leggett():
     assert mat.rho_np == pytest.approx(0.0, abs=1e-13 * M * (n_n + n_p))
 
 
-def _matrix_by_iteration(name, n_n, n_p, y_n, y_p):
-    """Independent route: iterate the physical current equations to self-consistency.
-
-    j_q = n_q Q_q − n_q (m_q⊕/ħ) 𝒴_q 𝕧_q,  𝕧_q = ħQ_q/m_q⊕ + I_q(j)/ħ,
-    ρ_q = (m/m_q⊕) ħ j_q + m n_q I_q/ħ, with I_q from the functional's current fields.
-    Uses SLy4-type common kinetic mass so B_q of the functional is the entrainment B_q.
-    """
-    b_n, b_p = (float(b) for b in effective_mass_fields(name, n_n, n_p))
-    cols = []
-    for V in ((1e-3, 0.0), (0.0, 1e-3)):  # unit-ish superfluid velocities (units of c)
-        q = np.array(V) * M / HBARC
-        j = np.array([n_n, n_p]) * q
-        for _ in range(200):
-            i_n, i_p = (float(x) for x in current_fields(name, n_n, n_p, j[0], j[1]))
-            vv = np.array([(2 * b_n * q[0] + i_n), (2 * b_p * q[1] + i_p)]) / HBARC
-            j_new = np.array([n_n, n_p]) * (q - HBARC / (2 * np.array([b_n, b_p]))
-                                            * np.array([y_n, y_p]) * vv)
-            if np.allclose(j_new, j, rtol=1e-15, atol=0):
-                break
-            j = j_new
-        i_n, i_p = (float(x) for x in current_fields(name, n_n, n_p, j[0], j[1]))
-        rho_cur = M * (2 * np.array([b_n, b_p]) * j + np.array([n_n, n_p]) * np.array([i_n, i_p]))
-        cols.append(rho_cur / HBARC / 1e-3)
-    return np.array(cols).T
-
-
 @pytest.mark.parametrize("y_n,y_p", [(0.0, 0.0), (0.3, 0.6), (0.8, 0.1), (0.0, 1.0)])
-def test_matrix_formula_equals_self_consistent_currents(y_n, y_p):
+def test_matrix_formula_equals_self_consistent_currents(y_n, y_p, matrix_by_iteration):
     name, n_n, n_p = "SLy4", 0.28, 0.02
     mat = entrainment_matrix_finite_t(name, n_n, n_p, y_n, y_p)
-    np.testing.assert_allclose(mat.as_array(), _matrix_by_iteration(name, n_n, n_p, y_n, y_p),
+    np.testing.assert_allclose(mat.as_array(), matrix_by_iteration(name, n_n, n_p, y_n, y_p),
                                rtol=1e-9, atol=1e-12)
 
 

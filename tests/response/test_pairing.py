@@ -128,11 +128,10 @@ def test_fake_model_in_the_run_file_schema(fake_registry):
 
 
 @pytest.mark.mpi
-def test_fake_model_flows_through_superfluid_density(fake_registry):
+def test_fake_model_flows_through_superfluid_density(fake_registry, cosine_fields, solve):
     """A registered model's per-k gaps are what the levels use: Δ = 2 × 0.6 MeV from the fake
     model gives the numbers of the constant 1.2 MeV gap (the same gap arrays, bit for bit)."""
     from crustsolve.bands.kmesh import KMesh
-    from test_response_superfluid import cosine_fields, solve
 
     km = KMesh.monkhorst_pack(2, 10.0, shift=True)
     kw = dict(density=0.01, levels=("intraband", "form_b"), nev=60)

@@ -9,8 +9,6 @@ import pytest
 
 from crustsolve.cli import main
 from crustsolve.constants import HBARC, M_N_C2, M_P_C2
-from test_core_finite_t import _matrix_by_iteration
-from test_foundation_cli import assert_png_plot
 
 
 def _values(out):
@@ -35,7 +33,7 @@ def test_done_when_bsk24_single_density(capsys):
 
 
 @pytest.mark.mpi
-def test_density_range_files(shared_tmp_path, comm, capsys):
+def test_density_range_files(shared_tmp_path, comm, capsys, assert_png_plot, matrix_by_iteration):
     csv_path = shared_tmp_path / "core.csv"
     h5_path = shared_tmp_path / "core.h5"
     png_path = shared_tmp_path / "core.png"
@@ -52,12 +50,12 @@ def test_density_range_files(shared_tmp_path, comm, capsys):
         assert float(rows[0]["n"]) == pytest.approx(0.1)
         assert float(rows[-1]["n"]) == pytest.approx(0.5)
         # ρ̂(T) of the n = 0.3 row against the self-consistent current equations iterated in
-        # test_core_finite_t.py (independent of the matrix formula), at the row's composition
+        # tests/core/test_finite_t.py (independent of the matrix formula), at the row's composition
         # and 𝒴_q; the CSV holds full precision, the iteration converges to 1e-15
         r = {key: float(val) for key, val in rows[2].items()}
         n_n, n_p = r["n"] * (1 - r["y_p"]), r["n"] * r["y_p"]
         rho = 0.5 * (M_N_C2 + M_P_C2) * r["n"]          # masses "common"
-        ref = _matrix_by_iteration("SLy4", n_n, n_p, r["Y_n"], r["Y_p"]) / rho
+        ref = matrix_by_iteration("SLy4", n_n, n_p, r["Y_n"], r["Y_p"]) / rho
         got = [[r["rhoT_nn_over_rho"], r["rhoT_np_over_rho"]],
                [r["rhoT_np_over_rho"], r["rhoT_pp_over_rho"]]]
         np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-12)
@@ -112,7 +110,7 @@ def test_gaps_at_t0_give_landau_velocities(capsys):
     # T = 0: Δ_q(T) = Δ_q(0), printed back
     assert float(v["Δ_n(T)"]) == pytest.approx(1.0) and float(v["Δ_p(T)"]) == pytest.approx(0.5)
     # V_L,q = Δ_q/(ħc k_Fq), k_Fq from y_p = 0.04847 of the BSk24 reference table in
-    # test_core_entrainment.py (rounded to 5e-6: 1e-4 relative in n_p, so 3.4e-5 in k_Fp,
+    # tests/core/test_entrainment.py (rounded to 5e-6: 1e-4 relative in n_p, so 3.4e-5 in k_Fp,
     # 2e-6 in k_Fn; the printout has 6 digits)
     y_p = 0.04847
     k_n = (3 * math.pi**2 * 0.16 * (1 - y_p)) ** (1 / 3)

@@ -13,9 +13,7 @@ from crustsolve.bands.fields import Fields
 from crustsolve.cli import RunContext
 from crustsolve.cli import layer as layer_cli
 from crustsolve.errors import InputError
-from test_crust_profiles import PUBLISHED_ROWS
-from test_crust_tables import _write
-from test_foundation_cli import assert_png_plot
+from tests.crust.published import PUBLISHED_ROWS
 
 
 class _Log:
@@ -37,8 +35,8 @@ def _run(argv):
     return rc, "\n".join(log.lines)
 
 
-def test_layer_from_table_writes_field_file(tmp_path):
-    table = _write(tmp_path / "t.dat", [PUBLISHED_ROWS[i] for i in (37, 40)])
+def test_layer_from_table_writes_field_file(tmp_path, write_crust_table):
+    table = write_crust_table(tmp_path / "t.dat", [PUBLISHED_ROWS[i] for i in (37, 40)])
     out = tmp_path / "f.h5"
     rc, text = _run(["--functional", "BSk24", "--density", "0.030024", "--table", str(table),
                      "--spacing", "1.3", "--out", str(out)])
@@ -52,7 +50,7 @@ def test_layer_from_table_writes_field_file(tmp_path):
     assert not (tmp_path / "g.h5").exists()
 
 
-def test_layer_minimisation_cli(tmp_path):
+def test_layer_minimisation_cli(tmp_path, assert_png_plot):
     out = tmp_path / "f.h5"
     png = tmp_path / "f.png"
     rc, text = _run(["--functional", "BSk24", "--density", "0.03", "--points", "24",

@@ -14,61 +14,12 @@ from crustsolve.constants import HBAR2_2MN
 from crustsolve.errors import InputError
 from crustsolve.response import bz
 from crustsolve.response import kernels as K
-from crustsolve.response.matrix_elements import KPointData
 
 A_CELL = 10.0                       # fm
 B0 = HBAR2_2MN
 
 
-def pw_basis(M):
-    m = np.arange(-M, M + 1)
-    G = np.array(np.meshgrid(m, m, m, indexing="ij")).reshape(3, -1).T * (2 * np.pi / A_CELL)
-    return G
-
-
-def pw_kdata(k, G, B, V=(0.0, 0.0, 0.0), gap=1.0, nb=None, rng=None, index=0, weight=1.0,
-             flow=None):
-    """Plane-wave Bloch model: h = B|k+G|² + Σ_d V_d cos(2πx_d/a) (continuum u-gauge h(k)).
-
-    ``flow``: a constant current-field coefficient C_nn n_n (MeV fm²): the vertex −2 flow (k+G).
-    """
-    q = k[None, :] + G
-    h = np.diag(B * (q**2).sum(1)).astype(complex)
-    step = 2 * np.pi / A_CELL
-    for d, Vd in enumerate(V):
-        if Vd:
-            diff = G[:, None, :] - G[None, :, :]
-            other = [e for e in range(3) if e != d]
-            hit = (np.abs(np.abs(diff[..., d]) - step) < 1e-9) & np.all(
-                np.abs(diff[..., other]) < 1e-9, axis=-1)
-            h += 0.5 * Vd * hit
-    eps, U = np.linalg.eigh(h)
-    if rng is not None:
-        # Arbitrary basis inside degenerate clusters (what an iterative eigensolver returns).
-        lab = K.degenerate_clusters(eps, 1e-8)
-        for c in np.unique(lab):
-            idx = np.flatnonzero(lab == c)
-            if len(idx) > 1:
-                Z = rng.normal(size=(len(idx),) * 2) + 1j * rng.normal(size=(len(idx),) * 2)
-                Qm, _ = np.linalg.qr(Z)
-                U[:, idx] = U[:, idx] @ Qm
-    nb = len(eps) if nb is None else nb
-    U = U[:, :nb]
-    vel = np.array([U.conj().T @ np.diag(2 * B * q[:, d]) @ U for d in range(3)])
-    d2h = np.zeros((3, 3, nb))
-    for d in range(3):
-        d2h[d, d] = 2 * B
-    cv = cd = None
-    if flow is not None:
-        cv = np.array([U.conj().T @ np.diag(-2 * flow * q[:, d]) @ U for d in range(3)])
-        cd = np.zeros((3, 3, nb))
-        for d in range(3):
-            cd[d, d] = -2 * flow
-    return KPointData(index=index, weight=weight, energies=eps[:nb], velocity=vel, d2h=d2h,
-                      gap=np.full(nb, gap), current_vertex=cv, current_d2=cd)
-
-
-def run(mesh, G, B, V=(0, 0, 0), gap=1.0, nb=None, seed=1, flow=None, **kw):
+def run(pw_kdata, mesh, G, B, V=(0, 0, 0), gap=1.0, nb=None, seed=1, flow=None, **kw):
     rng = np.random.default_rng(seed) if seed is not None else None
     kd = [pw_kdata(k, G, B, V, gap, nb, rng, i, w, flow)
           for i, (k, w) in enumerate(zip(mesh.points, mesh.weights))]
@@ -78,12 +29,12 @@ def run(mesh, G, B, V=(0, 0, 0), gap=1.0, nb=None, seed=1, flow=None, **kw):
 
 
 @pytest.fixture(scope="module")
-def G3():
+def G3(pw_basis):
     return pw_basis(3)
 
 
 @pytest.mark.parametrize("gap", [0.3, 1.0, 4.0])
-def test_empty_lattice_form_a_exact_and_current_restores_galilean(G3, gap):
+def test_empty_lattice_form_a_exact_and_current_restores_galilean(G3, gap, pw_kdata):
     """Folded plane waves, random bases in degenerate clusters, any Δ: Form A = n B/b0 on any
     mesh (the diamagnetic term alone survives), and the current-field vertex with
     C_nn n = B − b0 gives n exactly (Galilean invariance); the velocity-only levels carry the
@@ -91,7 +42,7 @@ def test_empty_lattice_form_a_exact_and_current_restores_galilean(G3, gap):
     B = 0.8 * B0
     n = 0.02
     mesh = KMesh.monkhorst_pack(4, A_CELL, shift=False)     # Γ-centred: many degeneracies
-    out = run(mesh, G3, B, gap=gap, nb=120, levels=("intraband", "form_a", "form_b"),
+    out = run(pw_kdata, mesh, G3, B, gap=gap, nb=120, levels=("intraband", "form_a", "form_b"),
               flow=B - B0, truncation=False)
     for name in ("intraband", "form_a", "form_b"):
         lv = out["levels"][name]
@@ -107,7 +58,7 @@ def test_empty_lattice_form_a_exact_and_current_restores_galilean(G3, gap):
     np.testing.assert_allclose(fa.details["paramagnetic"], 0, atol=1e-14)
 
 
-def test_empty_lattice_velocity_levels_converge_with_the_mesh(G3):
+def test_empty_lattice_velocity_levels_converge_with_the_mesh(G3, pw_kdata):
     """The velocity-only intraband form equals the curvature form (exact: n B/b0) only after
     the k-integral, and only for the complete basis (its integration by parts has a boundary
     term at the top of the band set, ∝ the occupation tail Δ²/2ξ² there). All 343 plane
@@ -116,7 +67,7 @@ def test_empty_lattice_velocity_levels_converge_with_the_mesh(G3):
     B, n = B0, 0.02
     errs = []
     for nk in (4, 12):
-        out = run(KMesh.monkhorst_pack(nk, A_CELL, shift=True), G3, B, gap=2.0,
+        out = run(pw_kdata, KMesh.monkhorst_pack(nk, A_CELL, shift=True), G3, B, gap=2.0,
                   levels=("intraband", "form_b"), truncation=False, seed=None)
         errs.append(abs(out["levels"]["intraband"].scalar / (n * B / B0) - 1))
         # no interband term in the empty lattice: Form B is the intraband level
@@ -126,18 +77,18 @@ def test_empty_lattice_velocity_levels_converge_with_the_mesh(G3):
     assert errs[0] > 10 * errs[1]
 
 
-def test_empty_lattice_normal_level(G3):
+def test_empty_lattice_normal_level(G3, pw_kdata):
     """Fermi-surface formula (smearing → 0) on a dense-enough mesh: n B/b0 within 1 %."""
     B = B0
     mesh = KMesh.monkhorst_pack(8, A_CELL, shift=True)
-    out = run(mesh, G3, B, nb=120, levels=("normal",), smearing=(3.0, 2.5, 2.0),
+    out = run(pw_kdata, mesh, G3, B, nb=120, levels=("normal",), smearing=(3.0, 2.5, 2.0),
               truncation=False)
     lv = out["levels"]["normal"]
     assert lv.scalar == pytest.approx(0.02, rel=1e-2)
     np.testing.assert_allclose(lv.tensor, lv.scalar * np.eye(3), atol=1e-12)
 
 
-def test_cluster_products_invariant_in_degenerate_clusters(G3):
+def test_cluster_products_invariant_in_degenerate_clusters(G3, pw_kdata):
     k = np.zeros(3)
     a = pw_kdata(k, G3, B0, rng=None, flow=3.0)
     b = pw_kdata(k, G3, B0, rng=np.random.default_rng(3), flow=3.0)
@@ -150,7 +101,7 @@ def test_cluster_products_invariant_in_degenerate_clusters(G3):
     np.testing.assert_allclose(ha, hb, atol=1e-9)
 
 
-def test_complete_basis_curvature_form_agrees_with_form_a():
+def test_complete_basis_curvature_form_agrees_with_form_a(pw_basis, pw_kdata):
     """With every plane wave of the model, the effective-mass sum rule is exact, so the
     curvature forms (intraband Σ(1 − ξ/E)∂²ε plus the interband bracket) equal Form A at every
     k-point; Form A and the velocity-only Form B agree only after the k-integral, and their
@@ -175,12 +126,12 @@ def test_complete_basis_curvature_form_agrees_with_form_a():
     assert diffs[1] < diffs[0]
 
 
-def test_ibz_equals_full_mesh():
+def test_ibz_equals_full_mesh(pw_basis, pw_kdata):
     G = pw_basis(2)
     kw = dict(V=(-5.0, -5.0, -5.0), gap=1.0, density=0.01, seed=None, flow=2.0,
               levels=("normal", "intraband", "form_a", "form_b"), smearing=(2.0, 1.5))
-    red = run(KMesh.monkhorst_pack(4, A_CELL, shift=True), G, B0, **kw)
-    full = run(KMesh.full(4, A_CELL, shift=True), G, B0, **kw)
+    red = run(pw_kdata, KMesh.monkhorst_pack(4, A_CELL, shift=True), G, B0, **kw)
+    full = run(pw_kdata, KMesh.full(4, A_CELL, shift=True), G, B0, **kw)
     for name in kw["levels"]:
         for attr in ("tensor", "tensor_current"):
             np.testing.assert_allclose(getattr(red["levels"][name], attr),
@@ -191,12 +142,12 @@ def test_ibz_equals_full_mesh():
             full["levels"][name].truncation, rel=1e-8, abs=1e-15)
 
 
-def test_potential_along_x_only():
+def test_potential_along_x_only(pw_basis, pw_kdata):
     """U(x) only, Form A: ρ^{yy} = ρ^{zz} = the uniform value n B/b0 exactly (the lattice
     does not act along y and z); ρ^{xx} below it."""
     G = pw_basis(2)
     mesh = KMesh.full(3, A_CELL, shift=True)
-    out = run(mesh, G, B0, V=(-8.0, 0.0, 0.0), gap=1.0, density=0.01, seed=None,
+    out = run(pw_kdata, mesh, G, B0, V=(-8.0, 0.0, 0.0), gap=1.0, density=0.01, seed=None,
               levels=("form_a",), truncation=False)
     T = out["levels"]["form_a"].tensor
     assert T[1, 1] == pytest.approx(0.01, rel=1e-9)

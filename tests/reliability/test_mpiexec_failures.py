@@ -18,7 +18,7 @@ import pytest
 #: Seconds an MPI job may take (a few seconds when it works).
 JOB_TIMEOUT = 90
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 pytestmark = pytest.mark.skipif(shutil.which("mpiexec") is None, reason="no mpiexec")
 

@@ -1,7 +1,7 @@
 """Periodic mean fields of a crust layer on the bcc / fcc conventional cube.
 
 Layer: the published BSk24 row n̄ = 0.030024 fm⁻³ (Pearson et al., MNRAS 481, 2994 (2018);
-embedded in tests/test_crust_profiles.py).
+embedded in tests/crust/published.py).
 """
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from crustsolve.crust.lattice_fields import build_fields, grid_points_for, write
 from crustsolve.errors import InputError
 from crustsolve.functional import (effective_mass_fields, fermi_wavenumber,
                                    kinetic_density_fermi_gas, mean_fields)
-from test_crust_profiles import PUBLISHED_ROWS, profiles
+from tests.crust.published import PUBLISHED_ROWS
 
 ROW = PUBLISHED_ROWS[40]
 
 
 @pytest.fixture(scope="module")
-def layer():
+def layer(profiles):
     neu, pro = profiles(ROW)
     return layer_from_profiles("BSk24", ROW["nbar"], ROW["Z"], ROW["A"], neu, pro,
                                source="Pearson et al. 2018 row n̄ = 0.030024")
@@ -68,7 +68,7 @@ def test_mu_n_from_fields_vs_published(bcc):
     the fields give the local chemical potential of the neutron gas; in the restricted Onsi
     family the two differ (measured −20.8 keV here, −84 keV at the drip). crustsolve's own
     Layer.mu_n (= e + P/n̄) matches the published value to 0.3 keV
-    (test_crust_composition.py::test_minimisation_reproduces_published_row).
+    (tests/crust/test_composition.py::test_minimisation_reproduces_published_row).
     """
     f = bcc.fields
     kF = float(fermi_wavenumber(ROW["n_B_n"]))

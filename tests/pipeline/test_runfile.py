@@ -11,7 +11,7 @@ from crustsolve.cli import main
 from crustsolve.config import parse_toml_text
 from crustsolve.runfile import RunConfig, resolve_config, schema_markdown, schema_rows, to_toml
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_table_is_the_schema():

@@ -13,20 +13,6 @@ from crustsolve.cli import main, split_petsc_args
 from crustsolve.petsc_env import PetscBuildError, init_petsc, require_complex
 
 
-def assert_png_plot(path):
-    """``path`` is a PNG image with something drawn on it (more than one colour).
-
-    Shared by the CLI tests that write a ``--plot`` file.
-    """
-    import matplotlib.image  # noqa: PLC0415
-
-    with open(path, "rb") as fh:
-        assert fh.read(8) == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG file"
-    img = matplotlib.image.imread(str(path))
-    assert img.ndim == 3 and min(img.shape[:2]) >= 100, img.shape
-    assert len(np.unique(img.reshape(-1, img.shape[-1]), axis=0)) > 1, f"{path} is blank"
-
-
 def test_split_petsc_args():
     ours, petsc = split_petsc_args(
         ["bands", "f.h5", "--nev", "20", "-eps_tol", "1e-10", "-log_view", "--order", "4",

@@ -22,7 +22,6 @@ from crustsolve.errors import ConfigError, InputError
 from crustsolve.response import bz
 from crustsolve.response import kernels as K
 from crustsolve.response import levels as L
-from test_response_kernels import pw_basis, pw_kdata
 
 A_CELL = 10.0
 B0 = HBAR2_2MN
@@ -47,16 +46,17 @@ def fake_registry(monkeypatch):
     return reg
 
 
-def _kdata(mesh, flow=0.3):
+def _kdata(pw_basis, pw_kdata, mesh, flow=0.3):
     """Plane-wave model bands (a weak cosine potential) with the current-field vertex."""
     G = pw_basis(2)
     return [pw_kdata(k, G, B0, (-2.0, -2.0, -2.0), 1.0, 60, None, i, w, flow)
             for i, (k, w) in enumerate(zip(mesh.points, mesh.weights))]
 
 
-def _evaluate(levels, mesh=None):
+def _evaluate(pw_basis, pw_kdata, levels, mesh=None):
     mesh = KMesh.monkhorst_pack(3, A_CELL, shift=True) if mesh is None else mesh
-    return bz.evaluate(_kdata(mesh), mesh, volume=A_CELL**3, b0=B0, levels=levels,
+    return bz.evaluate(_kdata(pw_basis, pw_kdata, mesh), mesh, volume=A_CELL**3, b0=B0,
+                       levels=levels,
                        density=0.01, smearing=(3.0, 2.5, 2.0), check_bands=False)
 
 
@@ -112,8 +112,8 @@ def test_unknown_level_names_name_the_key_value_and_allowed():
 
 
 # ------------------------------------------------------------------- one module suffices
-def test_fake_level_flows_through_bz_evaluate(fake_registry):
-    out = _evaluate(("intraband", FAKE))
+def test_fake_level_flows_through_bz_evaluate(fake_registry, pw_basis, pw_kdata):
+    out = _evaluate(pw_basis, pw_kdata, ("intraband", FAKE))
     assert list(out["levels"]) == ["intraband", FAKE]           # registry order
     ib, fake = out["levels"]["intraband"], out["levels"][FAKE]
     # 2 × the same sums: exact up to the last bit (scaling by 2 commutes with rounding)
@@ -124,16 +124,17 @@ def test_fake_level_flows_through_bz_evaluate(fake_registry):
     assert fake.tensor_current is not None and math.isfinite(fake.truncation_current)
 
 
-def test_level_without_current_variant(monkeypatch):
+def test_level_without_current_variant(monkeypatch, pw_basis, pw_kdata):
     lv = dataclasses.replace(_fake_level(), current_variant=False)
     monkeypatch.setattr(L, "REGISTRY", MappingProxyType({**L.REGISTRY, FAKE: lv}))
-    out = _evaluate(("intraband", FAKE))
+    out = _evaluate(pw_basis, pw_kdata, ("intraband", FAKE))
     assert out["levels"]["intraband"].variants == (False, True)
     assert out["levels"][FAKE].variants == (False,)
     assert math.isnan(out["levels"][FAKE].truncation_current)
 
 
-def test_every_level_in_the_response_table_and_results_file(fake_registry, tmp_path):
+def test_every_level_in_the_response_table_and_results_file(fake_registry, tmp_path, pw_basis,
+                                                            pw_kdata):
     """Every registered level (the fake one included) through the response stage's table and
     HDF5 writer (``crustsolve.response.driver``)."""
     from crustsolve.response.driver import summary_table, write_result
@@ -142,7 +143,7 @@ def test_every_level_in_the_response_table_and_results_file(fake_registry, tmp_p
     cfg = resolve_config({"fields": "x.h5", "output": "",
                           "response": {"neutron_density": 0.01, "levels": list(L.names())}})
     mesh = KMesh.monkhorst_pack(3, A_CELL, shift=True)
-    res = _superfluid_result(_evaluate(cfg.response.levels, mesh))
+    res = _superfluid_result(_evaluate(pw_basis, pw_kdata, cfg.response.levels, mesh))
     assert tuple(res.levels) == L.names()
     rows = [ln.split() for ln in summary_table(res, cfg).splitlines()]
     for name in L.names():
@@ -157,7 +158,8 @@ def test_every_level_in_the_response_table_and_results_file(fake_registry, tmp_p
             assert set(fh[f"response/{name}"]) >= {"no_current", "with_current"}
 
 
-def test_every_default_level_in_the_main_job_outputs(fake_registry, tmp_path, monkeypatch):
+def test_every_default_level_in_the_main_job_outputs(fake_registry, tmp_path, monkeypatch,
+                                                     pw_basis, pw_kdata):
     """The main job's summary table, results file (``summary/<quantity>/<level>/<variant>``)
     and plot show every default level of the registry, labelled by it (the fake included)."""
     import matplotlib.figure
@@ -165,7 +167,7 @@ def test_every_default_level_in_the_main_job_outputs(fake_registry, tmp_path, mo
     from crustsolve import mainjob, runfile
     from crustsolve.cli.run import plot_summary
 
-    res = _superfluid_result(_evaluate(L.default_names()))
+    res = _superfluid_result(_evaluate(pw_basis, pw_kdata, L.default_names()))
     layer = SimpleNamespace(nbar=0.02, Z=40.0, A=300.0, n_n_free=0.008, functional="BSk24",
                             lattice="bcc", summary=lambda: "test layer")
     levels = mainjob._level_masses(res, layer, 2)

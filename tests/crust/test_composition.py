@@ -1,7 +1,7 @@
 """ETF energy of a Wigner–Seitz cell and the composition minimisation.
 
 Published values: BSk24 ETFSI table of Pearson et al., MNRAS 481, 2994 (2018) (rows embedded in
-tests/test_crust_profiles.py with the citation). Expected numbers are never computed by the
+tests/crust/published.py with the citation). Expected numbers are never computed by the
 code under test.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from crustsolve.constants import E2, HBARC, M_E_C2
 from crustsolve.crust import composition as comp
 from crustsolve.crust.profiles import radial_grid
 from crustsolve.errors import ConvergenceError, InputError
-from test_crust_profiles import PUBLISHED_ROWS, profiles
+from tests.crust.published import PUBLISHED_ROWS
 
 
-def _e(i, **kw):
+def _e(profiles, i, **kw):
     row = PUBLISHED_ROWS[i]
     neu, pro = profiles(row)
     return comp.cell_energy("BSk24", row["nbar"], row["Z"], neu, pro, **kw), row
@@ -30,36 +30,36 @@ LOW_ROWS = [21, 30, 37]
 
 
 @pytest.mark.parametrize("i", LOW_ROWS + [40, 50, 60])
-def test_tabulated_profiles_energy_within_1keV(i):
+def test_tabulated_profiles_energy_within_1keV(i, profiles):
     """e_ETF of the published profiles within 1 keV/nucleon for n̄ ≥ 3e-3 fm⁻³.
 
     Measured with the default BSk Coulomb convention (finite proton size, r_p = 0.895 fm):
     +0.031 (3.2e-3), +0.007 (9.2e-3), +0.018 (0.021), +0.055 (0.030), +0.030 (0.0666),
     +0.039 keV (0.0687); over the whole BSk24 table −0.010 to +0.074 keV for n̄ ≥ 3e-3.
     """
-    en, row = _e(i)
+    en, row = _e(profiles, i)
     assert abs(en.total - row["e_ETF"]) < 1.0e-3
 
 
 @pytest.mark.parametrize("i", [0] + LOW_ROWS + [40, 50, 60])
-def test_tabulated_profiles_energy_residuals_pinned(i):
+def test_tabulated_profiles_energy_residuals_pinned(i, profiles):
     """Pins the remaining deviation from the table, drip row included: measured +0.100 keV
     (drip, 2.7e-4), then +0.031, +0.007, +0.018, +0.055, +0.030, +0.039 keV. Any change of the
     energy beyond ~0.1 keV/nucleon is caught. (With point protons the drip row was +14.2 keV.)"""
-    en, row = _e(i)
+    en, row = _e(profiles, i)
     dev = (en.total - row["e_ETF"]) * 1e3
     assert -0.05 < dev < 0.15
 
 
 @pytest.mark.parametrize("i", [0] + LOW_ROWS)
-def test_point_proton_excess_is_the_proton_size_term(i):
+def test_point_proton_excess_is_the_proton_size_term(i, profiles):
     """With point protons (``proton_size=False``) crustsolve exceeds the
     table by the finite-size term itself: (e_point − e_table)/(−ΔE_fs/A) = 1.007, 1.010, 1.004,
     1.017 for n̄ = 2.7e-4, 3.2e-3, 9.2e-3, 0.021 (measured). This is the evidence for the
     convention (docs/physics/crust-composition.md, "Coulomb"); the excess of ≈ 1 % of E_C seen
     with point protons is this term."""
-    en, row = _e(i)
-    point, _ = _e(i, proton_size=False)
+    en, row = _e(profiles, i)
+    point, _ = _e(profiles, i, proton_size=False)
     # exact: with point protons the correction is the literal 0.0
     assert en.coulomb_proton_size < 0.0 and point.coulomb_proton_size == 0.0
     assert point.total - en.total == pytest.approx(-en.coulomb_proton_size, rel=1e-9, abs=1e-12)
@@ -67,7 +67,7 @@ def test_point_proton_excess_is_the_proton_size_term(i):
     assert 1.0 < ratio < 1.03
 
 
-def test_proton_size_default_per_functional():
+def test_proton_size_default_per_functional(profiles):
     """On by default for BSk, off for SLy4 (point protons: SLy4 behaviour unchanged)."""
     row = PUBLISHED_ROWS[40]
     neu, pro = profiles(row)
@@ -108,7 +108,7 @@ def test_proton_size_correction_gaussian_closed_form(beta):
     assert small == pytest.approx(first, rel=1e-4)
 
 
-def test_proton_size_correction_matches_direct_folding():
+def test_proton_size_correction_matches_direct_folding(profiles):
     """Onsi profile of the drip row: the local series equals a direct radial convolution of
     n_p with the Gaussian form factor, ½e²∫n_p(φ[G∗n_p] − φ[n_p]) (measured −1.9322 MeV/cell
     both, 1e-4 relative)."""
@@ -138,23 +138,23 @@ def test_proton_size_correction_matches_direct_folding():
     assert series / row["A"] * 1e3 == pytest.approx(-14.05, abs=0.02)   # keV/nucleon
 
 
-def test_energy_converged_in_radial_grid():
-    a, _ = _e(40, npts=comp.DEFAULT_RADIAL_POINTS)
-    b, _ = _e(40, npts=8 * comp.DEFAULT_RADIAL_POINTS)
+def test_energy_converged_in_radial_grid(profiles):
+    a, _ = _e(profiles, 40, npts=comp.DEFAULT_RADIAL_POINTS)
+    b, _ = _e(profiles, 40, npts=8 * comp.DEFAULT_RADIAL_POINTS)
     assert abs(a.total - b.total) < 1e-6           # < 1 eV/nucleon
-    c, _ = _e(0, npts=comp.DEFAULT_RADIAL_POINTS)
-    d, _ = _e(0, npts=8 * comp.DEFAULT_RADIAL_POINTS)
+    c, _ = _e(profiles, 0, npts=comp.DEFAULT_RADIAL_POINTS)
+    d, _ = _e(profiles, 0, npts=8 * comp.DEFAULT_RADIAL_POINTS)
     assert abs(c.total - d.total) < 2e-5           # drip cell R = 49.5 fm: < 20 eV
 
 
-def test_energy_parts_add_up_and_second_order_is_lower():
-    en, row = _e(40)
+def test_energy_parts_add_up_and_second_order_is_lower(profiles):
+    en, row = _e(profiles, 40)
     parts = (en.nuclear + en.coulomb + en.electron_kinetic + en.electron_exchange
              + en.rest_mass_offset + en.shell)
     assert en.total == pytest.approx(parts, abs=1e-12)
     # 2nd-order ETF is lower than 4th order at n̄ = 0.03 (5.5 keV in an independent evaluation
     # with point protons).
-    e2, _ = _e(40, order=2)
+    e2, _ = _e(profiles, 40, order=2)
     assert (e2.total - en.total) * 1e3 == pytest.approx(-6.3, abs=1.0)
 
 
@@ -203,7 +203,7 @@ def test_minimisation_reproduces_published_row():
     assert layer.Z == 40 and layer.N == pytest.approx(layer.A - 40)
 
 
-def test_shell_correction_hook_is_added():
+def test_shell_correction_hook_is_added(profiles):
     row = PUBLISHED_ROWS[40]
     neu, pro = profiles(row)
     base = comp.cell_energy("BSk24", row["nbar"], 40, neu, pro)

@@ -13,7 +13,6 @@ from mpi4py import MPI
 
 from crustsolve.cli import star as star_cli
 from crustsolve.errors import InputError
-from test_foundation_cli import assert_png_plot
 
 
 class _Log:
@@ -32,7 +31,7 @@ def _run(argv):
     return star_cli.run(args, ctx), ctx.log.lines
 
 
-def test_star_cli_outputs(tmp_path):
+def test_star_cli_outputs(tmp_path, assert_png_plot):
     csv, h5, png = tmp_path / "s.csv", tmp_path / "s.h5", tmp_path / "s.png"
     rc, lines = _run(["--functional", "BSk24", "--mass-range", "1.2", "1.6", "2",
                       "--n-radial", "200", "--csv", str(csv), "--h5", str(h5),
@@ -76,7 +75,7 @@ def test_star_through_crustsolve_main(capsys, monkeypatch):
         monkeypatch.setattr(cli, "SUBCOMMANDS", tuple(cli.SUBCOMMANDS) + ("star",))
     assert cli.main(["star", "--mass", "1.4", "--n-radial", "100"]) == 0
     out = capsys.readouterr().out
-    # the canonical star of test_star_tov.py (R = 12.59 km, I = 1.58e45 g cm² from an
+    # the canonical star of tests/star/test_tov.py (R = 12.59 km, I = 1.58e45 g cm² from an
     # independent computation, same tolerances) and the published M_max = 2.28 M☉
     header, row = out.splitlines()[1:3]
     assert re.match(r"\s*M \[Msun\]\s+R \[km\]\s+I \[1e45 g cm2\]", header) and "I_np/I_n" in header
