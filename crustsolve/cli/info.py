@@ -5,7 +5,9 @@ import json
 import platform
 import sys
 
+import h5py
 import numpy as np
+import scipy
 
 from .. import __version__
 from ..petsc_env import PetscBuildError, build_info
@@ -32,11 +34,13 @@ def collect(ctx) -> dict:
         out["pyfftw"] = pyfftw.__version__
     except ImportError:
         out["pyfftw"] = "absent (numpy FFT fallback)"
-    for mod in ("scipy", "h5py", "matplotlib"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except ImportError:
-            out[mod] = "absent"
+    out["scipy"] = scipy.__version__
+    out["h5py"] = h5py.__version__
+    try:
+        import matplotlib  # noqa: PLC0415 - optional (extra "plot"): reported if installed
+        out["matplotlib"] = matplotlib.__version__
+    except ImportError:
+        out["matplotlib"] = "absent"
     out["mpi_ranks"] = ctx.comm.size
     return out
 
