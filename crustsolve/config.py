@@ -21,6 +21,7 @@ import dataclasses
 import typing
 
 from .errors import ConfigError, InputError
+from .parallel import on_root
 
 try:  # Python ≥ 3.11
     import tomllib as _toml
@@ -159,8 +160,6 @@ def _read_text(path) -> str:
 def read_toml(path, comm=None) -> dict:
     """Parse a TOML run file into a dict (collective: rank 0 reads, every rank parses the
     same text, so every rank returns or raises the same :class:`ConfigError`)."""
-    from .parallel import on_root  # noqa: PLC0415
-
     text = on_root(comm, _read_text, path)
     return parse_toml_text(text, str(path))
 

@@ -17,7 +17,7 @@ BACKENDS = ("auto", "pyfftw", "numpy")
 
 def pyfftw_available() -> bool:
     try:
-        import pyfftw  # noqa: F401, PLC0415
+        import pyfftw  # noqa: F401, PLC0415 - optional (extra "fft"): is it installed?
     except ImportError:
         return False
     return True
@@ -38,7 +38,7 @@ class FFT:
         self.backend = backend
         self.threads = int(threads)
         if backend == "pyfftw":
-            import pyfftw  # noqa: PLC0415
+            import pyfftw  # noqa: PLC0415 - optional: only this backend needs it
 
             self._a = pyfftw.empty_aligned(self.shape, dtype="complex128")
             self._b = pyfftw.empty_aligned(self.shape, dtype="complex128")

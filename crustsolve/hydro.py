@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConvergenceError, InputError, check_choice, check_range
+from .petsc_env import init_petsc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,8 +212,6 @@ def potential_flow_superfluid_density(rho_loc: np.ndarray, a: float, comm=None, 
     :class:`~crustsolve.errors.ConvergenceError`. Directions not in ``directions`` are
     filled by cubic symmetry only if the caller asks for them; here they stay NaN.
     """
-    from .petsc_env import init_petsc  # noqa: PLC0415
-
     PETSc, _ = init_petsc()
     rho = np.asarray(rho_loc, dtype=float)
     if rho.ndim != 3 or len(set(rho.shape)) != 1:

@@ -24,13 +24,29 @@ import math
 import time
 from dataclasses import dataclass
 
+import h5py
 import numpy as np
 
+from .bands import BlochHamiltonian, Grid
+from .bands.eigensolvers import make_eigensolver
+from .bands.kmesh import KMesh
+from .bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes,
+                           nnz_per_row_for_order)
 from .config import to_dict
-from .constants import HBAR2_2MN, M_N_C2, M_P_C2
+from .constants import HBAR2_2MN, M_N_C2, M_P_C2, M_U_C2
+from .crust import build_fields, load_table, minimise_layer
+from .crust.composition import check_density
 from .errors import InputError, NotEnoughBandsError
 from .functional import get_functional
+from .hydro import PRESCRIPTIONS, ClusterForHydro, epstein_baym, potential_flow_superfluid_density
+from .parallel import Layout, on_root, require_memory
+from .petsc_env import init_petsc, run_options
+from .response import levels as response_levels
+from .response.masses import effective_masses, fractions, ion_masses
+from .response.superfluid import CurrentTerm, superfluid_density
+from .results import Checkpoint, atomic_write, check_resume, provenance_attrs, start_results_file
 from .runfile import BandsConfig, LayerConfig, MainJobConfig, identity_of
+from .zeropoint import debye_waller_smear, mean_square_displacement, zero_point_self_consistency
 
 #: What the Debye–Waller smearing acts on, by the [zeropoint] smear choice.
 SMEARED_FIELDS = {"U": ("U_n",),
@@ -85,8 +101,6 @@ class MainJobResult:
 # ---------------------------------------------------------------------------------------------
 
 def _layer(cfg: LayerConfig):
-    from .crust import load_table, minimise_layer  # noqa: PLC0415
-
     if cfg.table:
         table = load_table(cfg.table, functional=cfg.functional)
         return table.layer_at(cfg.density).with_lattice(cfg.lattice)
@@ -132,9 +146,6 @@ class LatticeInputs:
 
 def _lattice_inputs(lf, msd: float, smear: str) -> LatticeInputs:
     """The layer's inputs with the Debye–Waller factor exp(−G²⟨δr²⟩/6) applied (⟨δr²⟩ = msd)."""
-    from .response.superfluid import CurrentTerm  # noqa: PLC0415
-    from .zeropoint import debye_waller_smear  # noqa: PLC0415
-
     base = lf.fields
     coef = np.asarray(lf.densities["C_plus"]) * np.asarray(lf.densities["n_n"])
     n_n = np.asarray(lf.densities["n_n"])
@@ -162,8 +173,6 @@ CURRENT_TAGS = {False: "no_current", True: "with_current"}
 
 def _level_masses(result, layer, ions_per_cell: int) -> dict:
     """{level: {tag: masses and fractions}} against the free neutrons and all neutrons."""
-    from .response.masses import effective_masses  # noqa: PLC0415
-
     out = {}
     for name, lv in result.levels.items():
         out[name] = {}
@@ -200,11 +209,6 @@ def hydrodynamic_comparison(n_n, a: float, layer, comm) -> dict:
     clusters too. m_I* of every model is given in atomic mass units (m_u) so that it can be
     compared with the band-structure levels; m_I*/m_I uses each model's own m_I.
     """
-    from .constants import M_U_C2  # noqa: PLC0415
-    from .hydro import (PRESCRIPTIONS, ClusterForHydro, epstein_baym,  # noqa: PLC0415
-                        potential_flow_superfluid_density)
-    from .response.masses import fractions, ion_masses  # noqa: PLC0415
-
     n_n = np.asarray(n_n, dtype=float)
     flow = potential_flow_superfluid_density(n_n, a, comm=comm)
     n_s = float(np.trace(flow.superfluid_density) / 3.0)
@@ -255,8 +259,6 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
     run never touches an existing file. ``petsc_options``: the command-line PETSc options,
     part of the configuration that decides the numbers.
     """
-    from .petsc_env import init_petsc, run_options  # noqa: PLC0415
-
     init_petsc()
     with run_options(cfg.petsc, warn=log.warning):
         return _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_memory)
@@ -264,18 +266,6 @@ def run_main_job(cfg: MainJobConfig, comm, log, *, resume: bool = False,
 
 def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_memory):
     """The pipeline of :func:`run_main_job`, with the run file's PETSc options in place."""
-    from .bands import BlochHamiltonian, Grid  # noqa: PLC0415
-    from .bands.eigensolvers import make_eigensolver  # noqa: PLC0415
-    from .bands.kmesh import KMesh  # noqa: PLC0415
-    from .bands.memory import (band_run_bytes_per_rank, estimate_memory,  # noqa: PLC0415
-                               fields_bytes, nnz_per_row_for_order)
-    from .crust import build_fields  # noqa: PLC0415
-    from .crust.composition import check_density  # noqa: PLC0415
-    from .parallel import Layout, require_memory  # noqa: PLC0415
-    from .response.superfluid import superfluid_density  # noqa: PLC0415
-    from .results import Checkpoint, check_resume, start_results_file  # noqa: PLC0415
-    from .zeropoint import mean_square_displacement, zero_point_self_consistency  # noqa: PLC0415
-
     t_start = time.perf_counter()
     # What decides the numbers (output and plot paths may change between run and resume).
     identity = identity_of(cfg, petsc_options)
@@ -442,13 +432,6 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
     ``superfluid_fraction_free``, ``superfluid_fraction_all``, ``mn_star_over_mn_free``,
     ``mn_star_over_mn_all``, ``m_ion_star_over_m_ion``, ``m_ion_star_over_mu``.
     """
-    import h5py  # noqa: PLC0415
-
-    from .parallel import on_root  # noqa: PLC0415
-    from .results import provenance_attrs  # noqa: PLC0415
-
-    from .results import atomic_write  # noqa: PLC0415
-
     def fill(name):
         with h5py.File(path, "r") as old, h5py.File(name, "w") as fh:
             for key, value in old.attrs.items():
@@ -508,8 +491,6 @@ def _fmt(v, spec=".4f"):
 
 def summary_text(res: MainJobResult) -> str:
     """The printed summary of a main-job run (levels labelled by :mod:`crustsolve.response.levels`)."""
-    from .response import levels as response_levels  # noqa: PLC0415
-
     cfg, fin, lay = res.config, res.final, res.layer
     rigid = res.evaluations[0]
     n_all = float("nan")

@@ -21,6 +21,8 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 
+from mpi4py import MPI
+
 from .errors import CrustsolveError, InputError
 
 #: Command-line switch that lets a run go ahead although its memory estimate exceeds what
@@ -101,8 +103,6 @@ def require_memory(comm, bytes_per_rank: float, what: str, *, allow: bool = Fals
     avail, source = free_memory()
     on_node, ranks = need, 1
     if comm is not None and comm.size > 1:
-        from mpi4py import MPI  # noqa: PLC0415
-
         node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.rank)
         try:
             on_node, ranks = node.allreduce(need, op=MPI.SUM), node.size
@@ -231,7 +231,6 @@ class Layout:
         must divide the number of ranks (error otherwise, raised on every rank).
         """
         if world is None:
-            from mpi4py import MPI  # noqa: PLC0415
             world = MPI.COMM_WORLD
         size = world.size
         if ngroups is None:

@@ -21,6 +21,10 @@ import os
 import sys
 from contextlib import contextmanager
 
+import mpi4py
+import numpy as np
+from mpi4py import MPI
+
 from .errors import InputError, check_range
 
 #: Where packaged complex builds live (Debian/Ubuntu layout first).
@@ -91,8 +95,10 @@ def init_petsc(argv=None):
     if "petsc4py.PETSc" in sys.modules and "slepc4py.SLEPc" in sys.modules:
         # PETSc is initialised once per process (by us or by the caller); later
         # options go into its options database.
-        from petsc4py import PETSc  # noqa: PLC0415
-        from slepc4py import SLEPc  # noqa: PLC0415
+        # Here and below: petsc4py/slepc4py only ever imported in this function, after the
+        # complex build is selected and petsc4py.init has the options (module docstring).
+        from petsc4py import PETSc  # noqa: PLC0415 - see above
+        from slepc4py import SLEPc  # noqa: PLC0415 - see above
 
         require_complex(PETSc.ScalarType)
         if argv:
@@ -101,8 +107,8 @@ def init_petsc(argv=None):
         return PETSc, SLEPc
     select_complex_build()
     try:
-        import petsc4py  # noqa: PLC0415
-        import slepc4py  # noqa: PLC0415
+        import petsc4py  # noqa: PLC0415 - after select_complex_build(), before init
+        import slepc4py  # noqa: PLC0415 - after select_complex_build(), before init
     except ImportError as exc:  # pragma: no cover - depends on the machine
         raise PetscBuildError(
             "crustsolve needs petsc4py and slepc4py built with complex scalars "
@@ -114,8 +120,8 @@ def init_petsc(argv=None):
     args = [prog] + list(argv or [])
     petsc4py.init(args)
     slepc4py.init(args)
-    from petsc4py import PETSc  # noqa: PLC0415
-    from slepc4py import SLEPc  # noqa: PLC0415
+    from petsc4py import PETSc  # noqa: PLC0415 - only after petsc4py.init(args)
+    from slepc4py import SLEPc  # noqa: PLC0415 - only after slepc4py.init(args)
     require_complex(PETSc.ScalarType)
     if argv:
         check_argv(argv, modules=(PETSc, SLEPc))
@@ -124,8 +130,6 @@ def init_petsc(argv=None):
 
 def require_complex(scalar_type) -> None:
     """Raise :class:`PetscBuildError` unless ``scalar_type`` is a complex dtype."""
-    import numpy as np  # noqa: PLC0415
-
     if not np.issubdtype(np.dtype(scalar_type), np.complexfloating):
         raise PetscBuildError(
             f"PETSc at PETSC_DIR={os.environ.get('PETSC_DIR')!r} is built with "
@@ -168,11 +172,8 @@ def _is_option(token: str) -> bool:
 def build_info() -> dict:
     """Versions and build properties of the initialised PETSc/SLEPc/MPI stack."""
     PETSc, SLEPc = init_petsc()
-    import numpy as np  # noqa: PLC0415
-    import petsc4py  # noqa: PLC0415
-    import slepc4py  # noqa: PLC0415
-    from mpi4py import MPI  # noqa: PLC0415
-    import mpi4py  # noqa: PLC0415
+    import petsc4py  # noqa: PLC0415 - for __version__; init_petsc() has imported it
+    import slepc4py  # noqa: PLC0415 - for __version__; init_petsc() has imported it
 
     pv = PETSc.Sys.getVersion()
     sv = SLEPc.Sys.getVersion()

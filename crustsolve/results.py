@@ -36,11 +36,16 @@ import sys
 import tempfile
 from typing import Optional
 
+import h5py
+import mpi4py
 import numpy as np
+import scipy
+from mpi4py import MPI
 
 from . import __version__
 from .errors import InputError
 from .parallel import describe_os_error, on_root
+from .petsc_env import build_info
 
 #: Image formats a plot may be written in (matplotlib's Agg backend, by file suffix).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff",
@@ -56,30 +61,18 @@ OVERWRITE_FLAG = "--overwrite"
 
 def software_versions() -> dict:
     """Versions of the software stack; PETSc entries only if PETSc is already initialised."""
-    import h5py  # noqa: PLC0415
-
     out = {
         "crustsolve": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "h5py": h5py.__version__,
+        "scipy": scipy.__version__,
     }
-    try:
-        import scipy  # noqa: PLC0415
-        out["scipy"] = scipy.__version__
-    except ImportError:  # pragma: no cover
-        pass
     if "petsc4py.PETSc" in sys.modules:
-        from .petsc_env import build_info  # noqa: PLC0415
         out.update(build_info())
     else:
-        try:
-            from mpi4py import MPI  # noqa: PLC0415
-            import mpi4py  # noqa: PLC0415
-            out["mpi4py_version"] = mpi4py.__version__
-            out["mpi_library"] = MPI.Get_library_version().replace("\x00", "").strip().splitlines()[0]
-        except ImportError:  # pragma: no cover
-            pass
+        out["mpi4py_version"] = mpi4py.__version__
+        out["mpi_library"] = MPI.Get_library_version().replace("\x00", "").strip().splitlines()[0]
     return out
 
 
@@ -147,8 +140,6 @@ def write_results(path, comm, datasets: dict, config: dict, layout=None, timings
     it; rank 0 writes; an error is raised on every rank. ``identity``: see
     :func:`provenance_attrs` (call :func:`prepare_outputs` first to protect existing files).
     """
-    import h5py  # noqa: PLC0415
-
     target = str(path)
     attrs = provenance_attrs(config, layout, timings, identity) if (
         comm is None or comm.rank == 0) else None
@@ -361,8 +352,6 @@ def start_results_file(comm, path, identity, *, attr: str = "run_config") -> Non
     """Create ``path`` holding only ``identity`` (attribute ``attr``), replacing any old file
     in one rename (collective; call :func:`prepare_outputs` first). Checkpoints are then
     added to it as the run goes (:class:`Checkpoint`)."""
-    import h5py  # noqa: PLC0415
-
     def fill(name):
         with h5py.File(name, "w") as fh:
             fh.attrs[attr] = identity_json(identity)
@@ -385,8 +374,6 @@ def read_identity(path, attr: str = "identity"):
     Returns ``(status, identity)`` with status ``"ok"``, ``"missing"`` (a crustsolve file
     without one), ``"foreign"`` (HDF5 not written by crustsolve) or ``"not-hdf5"``.
     """
-    import h5py  # noqa: PLC0415
-
     try:
         fh = h5py.File(path, "r")
     except OSError:
@@ -438,8 +425,6 @@ def _existing_problem(out: Output, path: str) -> Optional[str]:
 
 def read_provenance(path) -> dict:
     """Root attributes of a results file with JSON strings decoded."""
-    import h5py  # noqa: PLC0415
-
     out = {}
     with h5py.File(path, "r") as fh:
         for key, value in fh.attrs.items():
@@ -466,8 +451,6 @@ class Checkpoint:
         self.group = group
 
     def _read_completed(self) -> list:
-        import h5py  # noqa: PLC0415
-
         if not os.path.exists(self.path):
             return []
         try:
@@ -485,8 +468,6 @@ class Checkpoint:
         return on_root(self.comm, self._read_completed)
 
     def _write(self, key, arrays, attrs) -> None:
-        import h5py  # noqa: PLC0415
-
         with h5py.File(self.path, "a") as fh:
             name = f"{self.group}/{key}"
             if name in fh:
@@ -505,8 +486,6 @@ class Checkpoint:
         on_root(self.comm, self._write, key, arrays, attrs, bcast_result=False)
 
     def _read(self, key) -> dict:
-        import h5py  # noqa: PLC0415
-
         with h5py.File(self.path, "r") as fh:
             grp = fh[f"{self.group}/{key}"]
             return {name: ds[()] for name, ds in grp.items()}

@@ -27,6 +27,7 @@ from .config import from_dict, merge, to_dict
 from .errors import ConfigError, InputError, check_range
 from .response import levels as response_levels
 from .response.pairing import GapConfig
+from .results import run_identity
 
 
 def key(default=dataclasses.MISSING, doc: str = "", *, factory=None):
@@ -311,8 +312,6 @@ def identity_of(cfg: RunConfig, petsc_options=None) -> dict:
     """What decides the numbers of a run: the configuration without the output names and the
     kept per-k data, plus the command-line PETSc options (stored when a run starts, compared
     on resume and before a layer file is reused)."""
-    from .results import run_identity  # noqa: PLC0415  (results imports this package's modules)
-
     return run_identity(to_dict(cfg), petsc_options, ignore=("output", "plot", "kpoint_data"))
 
 

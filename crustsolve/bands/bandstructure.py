@@ -30,9 +30,12 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 
 from ..errors import InputError, check_choice, check_range
+from ..petsc_env import EPS_TOL_RANGE
 from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver
-from .ksweep import KSweep
+from .grid import Grid
+from .hamiltonian import DEFAULT_ORDER, BlochHamiltonian
 from .kmesh import little_group_order
+from .ksweep import KSweep
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,6 @@ class SolverSettings:
     warm_start: bool = True
 
     def __post_init__(self):
-        from ..petsc_env import EPS_TOL_RANGE  # noqa: PLC0415
-
         check_choice("multiplicity_check", self.multiplicity_check, ("auto", "always", "never"))
         # The same range as -eps_tol: looser residuals give wrong energies with exit 0.
         check_range("tol", self.tol, EPS_TOL_RANGE[0], EPS_TOL_RANGE[1], lo_open=True)
@@ -173,9 +174,6 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     Raises :class:`InputError` for bad input and :class:`ConvergenceError` when a k-point did
     not converge (unless ``settings.allow_unconverged``) — on every rank.
     """
-    from .grid import Grid  # noqa: PLC0415
-    from .hamiltonian import DEFAULT_ORDER, BlochHamiltonian  # noqa: PLC0415
-
     t_start = time.perf_counter()
     order = DEFAULT_ORDER if order is None else order
     if hasattr(kpoints, "points"):

@@ -34,10 +34,14 @@ import math
 import os
 from typing import Mapping, Optional
 
+import h5py
 import numpy as np
 
+from .. import __version__
 from ..constants import HBAR2_2MN
 from ..errors import InputError, check_choice, check_range
+from ..parallel import on_root
+from ..results import atomic_write
 
 #: Identifier and version of the HDF5 field-file schema (docs/field-file-schema.md).
 FILE_FORMAT = "crustsolve-fields"
@@ -233,20 +237,15 @@ class Fields:
         file renamed at the end; collective when ``comm`` is given, and a failure on rank 0
         is raised on every rank.
         """
-        from ..parallel import on_root  # noqa: PLC0415
-
         on_root(comm, self._write, path, bcast_result=False)
 
     def _write(self, path) -> None:
-        from ..results import atomic_write  # noqa: PLC0415
         try:
             atomic_write(path, self._fill)
         except Exception as exc:  # noqa: BLE001 - h5py/OS errors are the user's to fix
             raise InputError(f"cannot write field file {str(path)!r}: {exc}") from None
 
     def _fill(self, path) -> None:
-        import h5py  # noqa: PLC0415
-        from .. import __version__  # noqa: PLC0415
         with h5py.File(path, "w") as f:
             f.attrs["format"] = FILE_FORMAT
             f.attrs["version"] = FILE_VERSION
@@ -271,8 +270,6 @@ class Fields:
         With ``comm`` (collective), rank 0 reads and validates and broadcasts the arrays
         or the error, so every rank returns the same Fields or raises the same InputError.
         """
-        from ..parallel import on_root  # noqa: PLC0415
-
         payload = on_root(comm, cls._read_validated, path, bcast_result=False)
         if comm is not None and comm.size > 1:
             payload = _bcast_payload(comm, payload)  # arrays by buffer, not pickled
@@ -299,7 +296,6 @@ class Fields:
 
     @staticmethod
     def _read_payload(path) -> dict:
-        import h5py  # noqa: PLC0415
         with h5py.File(path, "r") as f:
             fmt = f.attrs.get("format")
             if isinstance(fmt, bytes):
@@ -354,8 +350,6 @@ class Fields:
 
 def _check_readable(path) -> None:
     """Plain-language errors for the usual reasons a field file cannot be opened."""
-    import h5py  # noqa: PLC0415
-
     name = str(path)
     if not os.path.exists(name):
         raise InputError(f"cannot read field file {name!r}: no such file")

@@ -18,6 +18,7 @@ which does not depend on it.
 from __future__ import annotations
 
 import numpy as np
+from mpi4py import MPI
 
 from ..errors import InputError, check_range
 from ..petsc_env import init_petsc
@@ -41,7 +42,6 @@ class Grid:
     def __init__(self, n: int, a: float, comm=None, stencil_width: int = 1):
         PETSc, _ = init_petsc()
         if comm is None:
-            from mpi4py import MPI  # noqa: PLC0415
             comm = MPI.COMM_WORLD
         try:
             integral = not isinstance(n, bool) and int(n) == n
@@ -166,7 +166,6 @@ class Grid:
 
         Collective (MPI Allgatherv over ``comm``).
         """
-        from mpi4py import MPI  # noqa: PLC0415
         local = np.ascontiguousarray(vec.getArray(readonly=True), dtype=np.complex128)
         if local.size != self.local_size:
             raise InputError(f"Vec has local size {local.size}, the grid box has {self.local_size}")

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import InputError, check_choice, check_range
+from .eigensolvers import default_mpd
+from .eigensolvers.chebyshev import default_buffer
 
 SCALAR_BYTES = 16  # complex128
 
@@ -131,8 +133,6 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
     kind = check_choice("eigensolver kind", kind, ("krylovschur", "lapack", "chebyshev"))
     matrix = n_matrices * (N * nnz * (SCALAR_BYTES + index_bytes) + (N + 1) * index_bytes)
     if kind == "chebyshev":
-        from .eigensolvers.chebyshev import default_buffer  # noqa: PLC0415
-
         nb = min(N, nev + (default_buffer(nev) if buffer is None else int(buffer)))
         lanczos = 32  # allowance for the bounds' Lanczos (3 vectors, no basis kept) + work vectors
         return MemoryEstimate(N, nev, nb, kind, float(matrix),
@@ -142,8 +142,6 @@ def estimate_memory(npoints: int, nnz_per_row: int, nev: int, kind: str = "krylo
     buf = max(4, math.ceil(0.05 * nev)) if buffer is None else int(buffer)
     nint = min(N, nev + buf)
     if ncv is None:
-        from .eigensolvers import default_mpd  # noqa: PLC0415
-
         mpd_ = default_mpd(nint) if mpd is None else int(mpd)
         ncv = min(N, nint + mpd_)
     ncv = int(min(N, max(int(ncv), nint)))

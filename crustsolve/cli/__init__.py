@@ -19,8 +19,13 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from mpi4py import MPI
+
 from .. import __version__
 from ..errors import CrustsolveError, InputError, check_range
+from ..log import Logger
+from ..parallel import OVERSUBSCRIBE_FLAG, abort_on_uncaught
+from ..petsc_env import PetscBuildError, init_petsc, parse_options, unused_options
 
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS = ("info", "run", "scan", "core", "layer", "bands", "star")
@@ -69,8 +74,6 @@ class RunContext:
 
         Known options are range-checked first (:func:`crustsolve.petsc_env.check_options`).
         """
-        from ..petsc_env import init_petsc  # noqa: PLC0415
-
         modules = init_petsc(self.petsc_args)
         self.petsc_used = True
         return modules
@@ -97,8 +100,6 @@ def add_overwrite_argument(parser) -> None:
 
 def add_memory_argument(parser) -> None:
     """The switch that lets a run exceed its memory estimate."""
-    from ..parallel import OVERSUBSCRIBE_FLAG  # noqa: PLC0415
-
     parser.add_argument(OVERSUBSCRIBE_FLAG, dest="allow_oversubscribe_memory",
                         action="store_true",
                         help="run even if the memory estimate exceeds the memory available "
@@ -129,8 +130,6 @@ def range_values(start: float, stop: float, num: int) -> list:
 
 def _report_petsc_options(ctx, command: str, before) -> None:
     """Warn about PETSc options that nothing read (rank 0 prints)."""
-    from ..petsc_env import parse_options, unused_options  # noqa: PLC0415
-
     given = list(parse_options(ctx.petsc_args))
     if not ctx.petsc_used:
         if given:
@@ -193,12 +192,6 @@ def main(argv=None) -> int:
     1 a missing/real PETSc build or an unexpected error (a bug: traceback; under MPI every
     rank is aborted so none waits forever).
     """
-    from mpi4py import MPI  # noqa: PLC0415
-
-    from ..log import Logger  # noqa: PLC0415
-    from ..parallel import abort_on_uncaught  # noqa: PLC0415
-    from ..petsc_env import PetscBuildError  # noqa: PLC0415
-
     argv = list(sys.argv[1:] if argv is None else argv)
     ours, petsc_args = split_petsc_args(argv)
     # --quiet is accepted anywhere (before or after the subcommand).

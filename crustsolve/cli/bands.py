@@ -13,10 +13,20 @@ from __future__ import annotations
 
 import json
 
+import h5py
 import numpy as np
 
-from ..bands.kmesh import field_symmetry_error
+from ..bands.bandstructure import SolverSettings, compute_bands
+from ..bands.fields import Fields, field_checksum
+from ..bands.hamiltonian import DEFAULT_ORDER
+from ..bands.kmesh import KMesh, field_symmetry_error, kpath, oh_operations
+from ..bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes, format_bytes,
+                            kmesh_bytes, nnz_per_row_for_order)
+from ..bands.stencils import check_order
 from ..errors import InputError, check_range
+from ..parallel import Layout, require_memory
+from ..petsc_env import parse_options
+from ..results import Output, prepare_outputs, write_atomically, write_results
 from . import add_memory_argument, add_overwrite_argument, for_option
 
 #: HDF5 group of the band data in the output file.
@@ -70,8 +80,6 @@ def register(subparsers):
 
 
 def _choose_symmetry(args, fields, log):
-    from ..bands.kmesh import oh_operations  # noqa: PLC0415
-
     time_reversal = not args.no_time_reversal
     if fields.has_current:
         if time_reversal:
@@ -94,8 +102,6 @@ def _choose_symmetry(args, fields, log):
 
 def _check_arguments(args) -> None:
     """Everything that can be checked from the command line alone (same on every rank)."""
-    from ..bands.kmesh import kpath  # noqa: PLC0415
-
     check_range("--nev", args.nev, 1, None)
     if args.max_it is not None:
         check_range("--max-it", args.max_it, 1, None)
@@ -112,9 +118,6 @@ def _check_arguments(args) -> None:
 
 def _identity(args, fields, order, settings, petsc_args) -> dict:
     """What decides the numbers of a bands run (compared before replacing --out)."""
-    from ..bands.fields import field_checksum  # noqa: PLC0415
-    from ..petsc_env import parse_options  # noqa: PLC0415
-
     sums = {name: field_checksum(getattr(fields, name)) for name in ("U", "B", "I", "Delta")
             if getattr(fields, name) is not None}
     kpoints = ({"kpath": args.kpath, "points": args.points} if args.kpath is not None else
@@ -127,16 +130,6 @@ def _identity(args, fields, order, settings, petsc_args) -> dict:
 
 def run(args, ctx) -> int:
     PETSc, _ = ctx.petsc()
-    from ..bands.bandstructure import SolverSettings, compute_bands  # noqa: PLC0415
-    from ..bands.fields import Fields  # noqa: PLC0415
-    from ..bands.hamiltonian import DEFAULT_ORDER  # noqa: PLC0415
-    from ..bands.kmesh import KMesh, kpath  # noqa: PLC0415
-    from ..bands.stencils import check_order  # noqa: PLC0415
-    from ..bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes,  # noqa: PLC0415
-                                format_bytes, kmesh_bytes, nnz_per_row_for_order)
-    from ..parallel import Layout, require_memory  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, write_atomically, write_results  # noqa: PLC0415
-
     log = ctx.log
     comm = ctx.comm
     order = DEFAULT_ORDER if args.order is None else args.order
@@ -278,10 +271,10 @@ def run(args, ctx) -> int:
 
 def plot_bands(path, data, kpath_obj=None) -> None:
     """Band energies vs path distance (or vs k index for a mesh) as a PNG (matplotlib Agg)."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - optional (extra "plot") and slow: plots only
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
     if kpath_obj is not None:
@@ -305,8 +298,6 @@ def plot_bands(path, data, kpath_obj=None) -> None:
 
 def read_bands(path) -> dict:
     """Arrays and decoded config of a ``crustsolve bands`` output file (for tests and users)."""
-    import h5py  # noqa: PLC0415
-
     with h5py.File(path, "r") as fh:
         out = {name: ds[()] for name, ds in fh[GROUP].items()}
         out["config"] = json.loads(fh.attrs["config"])

@@ -13,10 +13,18 @@ atomically.
 """
 from __future__ import annotations
 
+import csv
 import math
 
-from . import (add_memory_argument, add_overwrite_argument, for_option, linear_range,
-               range_values)
+import numpy as np
+
+from .. import __version__
+from ..core import RECORD_UNITS, core_entrainment, validity_range
+from ..errors import check_range
+from ..functional import available_functionals, get_functional
+from ..parallel import require_memory
+from ..results import Output, prepare_outputs, write_atomically, write_results
+from . import add_memory_argument, add_overwrite_argument, for_option, linear_range, range_values
 
 #: Memory per density point held until the end (measured: 4.1 kB with its record).
 _BYTES_PER_POINT = 5e3
@@ -50,8 +58,6 @@ _LABELS = {
 
 
 def register(subparsers):
-    from ..functional import available_functionals  # noqa: PLC0415
-
     p = subparsers.add_parser(
         "core", help="n-p entrainment in uniform core matter (beta equilibrium or fixed y_p, "
                      "T = 0 or finite T)",
@@ -93,11 +99,6 @@ def _densities(args, comm=None):
     """(densities in fm⁻³, the functional's validity range): the densities checked against
     that range and, for a range, against the memory the NUM points need (before creating
     them)."""
-    from ..core import validity_range  # noqa: PLC0415
-    from ..errors import check_range  # noqa: PLC0415
-    from ..functional import get_functional  # noqa: PLC0415
-    from ..parallel import require_memory  # noqa: PLC0415
-
     with for_option("--functional"):
         valid = validity_range(get_functional(args.functional))
     if args.density is not None:
@@ -115,8 +116,6 @@ def _densities(args, comm=None):
 def resolved_config(args, densities=None) -> dict:
     """The fully resolved options of a ``core`` run (stored as HDF5 provenance; also the
     identity an existing ``--h5`` file is compared with)."""
-    from ..functional import get_functional  # noqa: PLC0415
-
     f = get_functional(args.functional)
     return {
         "command": "core", "functional": f.name, "functional_reference": f.reference,
@@ -141,10 +140,6 @@ def _fmt(x) -> str:
 
 
 def _write_csv(path, records, config):
-    import csv  # noqa: PLC0415
-
-    from .. import __version__  # noqa: PLC0415
-
     keys = list(records[0])
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.write(f"# crustsolve {__version__} core, functional {config['functional']}, "
@@ -157,9 +152,9 @@ def _write_csv(path, records, config):
 
 
 def _plot(path, records, title, temperature):
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - optional (extra "plot") and slow: plots only
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     n = [r["n"] for r in records]
     fig, axes = plt.subplots(3, 1, figsize=(6, 8), sharex=True)
@@ -184,8 +179,6 @@ def _plot(path, records, title, temperature):
 
 
 def _check_options(args) -> None:
-    from ..errors import check_range  # noqa: PLC0415
-
     check_range("--temperature", args.temperature, 0.0, None, unit="MeV")
     if args.proton_fraction is not None:
         check_range("--proton-fraction", args.proton_fraction, 0.0, 1.0)
@@ -196,9 +189,6 @@ def _check_options(args) -> None:
 
 
 def run(args, ctx) -> int:
-    from ..core import RECORD_UNITS, core_entrainment  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, write_atomically, write_results  # noqa: PLC0415
-
     _check_options(args)
     densities, valid = _densities(args, ctx.comm)  # validates the functional and densities
     config = resolved_config(args, densities)
@@ -244,8 +234,6 @@ def run(args, ctx) -> int:
                          "CSV table")
         ctx.log.info(f"wrote {args.csv}")
     if args.h5:
-        import numpy as np  # noqa: PLC0415
-
         datasets = {f"core/{k}": (np.array([r[k] for r in records]), RECORD_UNITS[k][0])
                     for k in records[0]}
         write_results(args.h5, ctx.comm, datasets, config, identity=config)

@@ -3,6 +3,14 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
+
+import h5py
+import numpy as np
+import scipy
+
+from .. import __version__
+from ..petsc_env import PetscBuildError, build_info
 
 
 def register(subparsers):
@@ -14,28 +22,25 @@ def register(subparsers):
 
 def collect(ctx) -> dict:
     """Everything ``info`` reports; ``petsc_error`` is set instead of PETSc fields on failure."""
-    import numpy as np  # noqa: PLC0415
-
-    from .. import __version__  # noqa: PLC0415
-    from ..petsc_env import PetscBuildError, build_info  # noqa: PLC0415
-
     out = {"crustsolve": __version__, "python": platform.python_version(),
-           "python_executable": __import__("sys").executable, "numpy": np.__version__}
+           "python_executable": sys.executable, "numpy": np.__version__}
     try:
         ctx.petsc()
         out.update(build_info())
     except PetscBuildError as exc:
         out["petsc_error"] = str(exc)
     try:
-        import pyfftw  # noqa: PLC0415
+        import pyfftw  # noqa: PLC0415 - optional (extra "fft"): reported if installed
         out["pyfftw"] = pyfftw.__version__
     except ImportError:
         out["pyfftw"] = "absent (numpy FFT fallback)"
-    for mod in ("scipy", "h5py", "matplotlib"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except ImportError:
-            out[mod] = "absent"
+    out["scipy"] = scipy.__version__
+    out["h5py"] = h5py.__version__
+    try:
+        import matplotlib  # noqa: PLC0415 - optional (extra "plot"): reported if installed
+        out["matplotlib"] = matplotlib.__version__
+    except ImportError:
+        out["matplotlib"] = "absent"
     out["mpi_ranks"] = ctx.comm.size
     return out
 

@@ -12,6 +12,15 @@ import dataclasses
 import hashlib
 import time
 
+import numpy as np
+
+from ..crust import composition, tables
+from ..crust.composition import check_density
+from ..crust.lattice_fields import build_fields, grid_points_for, write_layer_fields
+from ..errors import InputError, check_range
+from ..functional import get_functional
+from ..parallel import describe_os_error, on_root, require_memory
+from ..results import Output, identity_json, prepare_outputs, write_atomically
 from . import add_memory_argument, add_overwrite_argument, for_option
 
 #: Peak bytes per grid point while the fields are built, on every rank (measured: 305 B at
@@ -52,8 +61,6 @@ def register(subparsers):
 
 def _z_values(text: str) -> list:
     """The Z of ``--z-scan`` (comma-separated numbers in the allowed Z range)."""
-    from ..errors import InputError, check_range  # noqa: PLC0415
-
     words = [w.strip() for w in text.split(",") if w.strip()]
     if not words:
         raise InputError(f"--z-scan {text!r}: give comma-separated proton numbers, e.g. 40,50")
@@ -70,11 +77,6 @@ def _z_values(text: str) -> list:
 
 def _check_arguments(args) -> dict:
     """Validate every option before any work; returns the parsed values."""
-    from ..crust.composition import check_density  # noqa: PLC0415
-    from ..crust.lattice_fields import grid_points_for  # noqa: PLC0415
-    from ..errors import check_range  # noqa: PLC0415
-    from ..functional import get_functional  # noqa: PLC0415
-
     with for_option("--functional"):
         name = get_functional(args.functional).name
     check_range("--density", args.density, 0.0, None, lo_open=True, unit="fm^-3")
@@ -97,9 +99,6 @@ def _check_arguments(args) -> dict:
 
 def _identity(args, parsed) -> dict:
     """What decides the field file (compared before replacing an existing --out)."""
-    from ..errors import InputError  # noqa: PLC0415
-    from ..parallel import describe_os_error  # noqa: PLC0415
-
     table = None
     if args.table:
         try:
@@ -114,7 +113,6 @@ def _identity(args, parsed) -> dict:
 
 
 def _layer(args, zs, log):
-    from ..crust import composition, tables  # noqa: PLC0415
     if args.table:
         table = tables.load_table(args.table, functional=args.functional)
         with for_option("--density"):
@@ -128,10 +126,9 @@ def _layer(args, zs, log):
 
 
 def _plot(path, lf):
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - optional (extra "plot") and slow: plots only
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    import numpy as np  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
     layer = lf.layer
     r = np.linspace(0.0, layer.R_cell, 400)
     n = lf.fields.n
@@ -154,9 +151,6 @@ def _plot(path, lf):
 
 
 def run(args, ctx) -> int:
-    from ..crust.lattice_fields import build_fields, grid_points_for, write_layer_fields  # noqa: PLC0415
-    from ..parallel import on_root, require_memory  # noqa: PLC0415
-    from ..results import Output, identity_json, prepare_outputs, write_atomically  # noqa: PLC0415
     comm = ctx.comm
     t0 = time.perf_counter()
     parsed = _check_arguments(args)

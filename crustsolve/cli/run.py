@@ -9,7 +9,16 @@
 """
 from __future__ import annotations
 
+import os
+
+from .. import mainjob  # the module: run_main_job is looked up at call time (tests replace it)
+from ..config import read_toml
 from ..errors import ConfigError
+from ..petsc_env import check_options, parse_options, run_options
+from ..response import levels as response_levels
+from ..response.driver import run_config
+from ..results import Output, prepare_outputs, write_atomically
+from ..runfile import identity_of, resolve_config, to_toml
 from . import add_memory_argument, add_overwrite_argument
 
 
@@ -77,8 +86,6 @@ def _overrides(args) -> dict:
 
 def _relative_to_run_file(data: dict, config_path) -> dict:
     """Input paths in a run file (``fields``, ``[layer] table``) are relative to the file."""
-    import os  # noqa: PLC0415
-
     base = os.path.dirname(os.path.abspath(config_path))
     out = dict(data)
     if isinstance(out.get("fields"), str) and not os.path.isabs(out["fields"]):
@@ -91,13 +98,6 @@ def _relative_to_run_file(data: dict, config_path) -> dict:
 
 
 def run(args, ctx) -> int:
-    from ..config import read_toml  # noqa: PLC0415
-    from ..petsc_env import check_options, parse_options  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, write_atomically  # noqa: PLC0415
-
-    from ..mainjob import run_main_job, summary_text  # noqa: PLC0415
-    from ..runfile import identity_of, resolve_config, to_toml  # noqa: PLC0415
-
     data = (_relative_to_run_file(read_toml(args.config, ctx.comm), args.config)
             if args.config else {})
     cfg = resolve_config(data, _overrides(args))
@@ -120,9 +120,10 @@ def run(args, ctx) -> int:
     else:
         prepare_outputs(ctx.comm, [Output("plot", cfg.plot or None, "image")], inputs=inputs,
                         overwrite=True)
-    res = run_main_job(cfg, ctx.comm, ctx.log, resume=args.resume, petsc_options=petsc_cli,
-                       allow_oversubscribe_memory=args.allow_oversubscribe_memory)
-    ctx.log.info(summary_text(res))
+    res = mainjob.run_main_job(cfg, ctx.comm, ctx.log, resume=args.resume,
+                               petsc_options=petsc_cli,
+                               allow_oversubscribe_memory=args.allow_oversubscribe_memory)
+    ctx.log.info(mainjob.summary_text(res))
     ctx.log.info(f"results written to {cfg.output}")
     if cfg.plot:
         write_atomically(ctx.comm, cfg.plot, lambda tmp: plot_summary(res, tmp), "summary plot")
@@ -131,11 +132,6 @@ def run(args, ctx) -> int:
 
 
 def _run_response(args, ctx, cfg) -> int:
-    from ..petsc_env import check_options, run_options  # noqa: PLC0415
-    from ..response.driver import run_config  # noqa: PLC0415
-    from ..results import Output, prepare_outputs  # noqa: PLC0415
-    from ..runfile import identity_of  # noqa: PLC0415
-
     if args.resume:
         raise ConfigError("--resume: a fields-file run (fields = ...) is not restartable; "
                           "run it again")
@@ -153,12 +149,10 @@ def _run_response(args, ctx, cfg) -> int:
 
 def plot_summary(res, path) -> None:
     """Superfluid fraction (both denominators) and m_I* per level, and the zero-point history."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - optional (extra "plot") and slow: plots only
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    from ..response import levels as response_levels  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     fin = res.final
     levels = list(fin.levels)            # every computed level, in registry order

@@ -16,7 +16,16 @@ from __future__ import annotations
 import math
 import os
 
+import h5py
+
+from .. import mainjob  # the module: run_main_job is looked up at call time (tests replace it)
+from ..config import read_toml
+from ..crust import check_density, load_table
 from ..errors import ConfigError, InputError
+from ..parallel import on_root
+from ..petsc_env import check_options, parse_options
+from ..results import Output, identity_difference, prepare_outputs, read_identity, write_atomically
+from ..runfile import identity_of, resolve_config
 from . import add_memory_argument, add_overwrite_argument
 
 #: How the scan table starts (its first columns); identifies it as crustsolve's.
@@ -54,8 +63,6 @@ def _densities(data: dict, source) -> list:
 
 
 def _table_range(path, functional) -> tuple:
-    from ..crust import load_table  # noqa: PLC0415
-
     nb = load_table(path, functional=functional).column("nbar")
     return float(nb.min()), float(nb.max())
 
@@ -63,9 +70,6 @@ def _table_range(path, functional) -> tuple:
 def _check_layers(configs, comm) -> None:
     """Every density of the list in the crust of its functional (or its table), before any
     layer is computed."""
-    from ..crust import check_density  # noqa: PLC0415
-    from ..parallel import on_root  # noqa: PLC0415
-
     tables = {}
     for i, cfg in enumerate(configs):
         nbar = cfg.layer.density
@@ -87,10 +91,6 @@ def _check_layers(configs, comm) -> None:
 
 def _layer_state(path, identity) -> str:
     """"done" (complete file of this configuration), "resume" (started) or "new"."""
-    import h5py  # noqa: PLC0415
-
-    from ..results import identity_difference, read_identity  # noqa: PLC0415
-
     if not os.path.exists(path):
         return "new"
     status, stored = read_identity(path, "run_config")
@@ -101,8 +101,6 @@ def _layer_state(path, identity) -> str:
 
 
 def _read_summary(path) -> dict:
-    import h5py  # noqa: PLC0415
-
     try:
         with h5py.File(path, "r") as fh:
             g = fh["summary"]
@@ -122,13 +120,6 @@ def _read_summary(path) -> dict:
 
 
 def run(args, ctx) -> int:
-    from ..config import read_toml  # noqa: PLC0415
-    from ..mainjob import run_main_job  # noqa: PLC0415
-    from ..runfile import identity_of, resolve_config  # noqa: PLC0415
-    from ..parallel import on_root  # noqa: PLC0415
-    from ..petsc_env import check_options, parse_options  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, write_atomically  # noqa: PLC0415
-
     comm = ctx.comm
     data = read_toml(args.config, comm)
     densities = _densities(data, args.config)
@@ -163,8 +154,9 @@ def run(args, ctx) -> int:
         if state == "done":
             ctx.log.info("  already complete, skipped (same configuration)")
         else:
-            run_main_job(cfg, comm, ctx.log, resume=state == "resume", petsc_options=petsc_cli,
-                         allow_oversubscribe_memory=args.allow_oversubscribe_memory)
+            mainjob.run_main_job(cfg, comm, ctx.log, resume=state == "resume",
+                                 petsc_options=petsc_cli,
+                                 allow_oversubscribe_memory=args.allow_oversubscribe_memory)
         rows.append(on_root(comm, _read_summary, out))
     write_atomically(comm, csv, lambda tmp: _write_table(rows, tmp), "scan table")
     _log_table(rows, ctx.log)
@@ -190,10 +182,10 @@ def _log_table(rows, log) -> None:
 
 
 def _plot(rows, path) -> None:
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - optional (extra "plot") and slow: plots only
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     nbar = [r["nbar"] for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))

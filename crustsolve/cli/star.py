@@ -9,8 +9,20 @@ and rank 0 alone prints and writes.
 """
 from __future__ import annotations
 
-from . import (add_memory_argument, add_overwrite_argument, for_option, linear_range,
-               range_values)
+import csv
+
+import numpy as np
+
+from .. import __version__
+from ..errors import check_range
+from ..parallel import require_memory
+from ..results import Output, prepare_outputs, write_atomically, write_results
+from ..star import RESULT_UNITS, eos_description, mass_radius_curve, maximum_mass, unified_eos
+from ..star.eos import CORE_EOS_OPTIONS
+from ..star.model import DEFAULT_MIN_MASS
+from ..star.pearson2018 import FITTED_FUNCTIONALS
+from ..star.tov import DEFAULT_N_RADIAL
+from . import add_memory_argument, add_overwrite_argument, for_option, linear_range, range_values
 
 #: Memory per star held until the end (measured: 29 kB with its record).
 _BYTES_PER_STAR = 32e3
@@ -27,11 +39,6 @@ _COLUMNS = (
 
 
 def register(subparsers):
-    from ..star.eos import CORE_EOS_OPTIONS  # noqa: PLC0415
-    from ..star.pearson2018 import FITTED_FUNCTIONALS  # noqa: PLC0415
-    from ..star.tov import DEFAULT_N_RADIAL  # noqa: PLC0415
-    from ..star.model import DEFAULT_MIN_MASS  # noqa: PLC0415
-
     p = subparsers.add_parser(
         "star", help="moments of inertia and Lense-Thirring couplings of a two-fluid "
                      "neutron star of given mass",
@@ -70,9 +77,6 @@ def register(subparsers):
 def _masses(args, comm=None):
     """The masses of the run (Msun); a range is checked against the memory its NUM stars
     need before they are created."""
-    from ..errors import check_range  # noqa: PLC0415
-    from ..parallel import require_memory  # noqa: PLC0415
-
     if args.mass is not None:
         return [check_range("--mass", args.mass, 0.0, None, lo_open=True, unit="Msun")]
     start, stop, num = linear_range("--mass-range", *args.mass_range, lo=0.0, lo_open=True,
@@ -85,8 +89,6 @@ def _masses(args, comm=None):
 def resolved_config(args, eos, mmax, masses=None) -> dict:
     """The fully resolved options of a ``star`` run (stored as HDF5 provenance; also the
     identity an existing ``--h5`` file is compared with)."""
-    from ..star import eos_description  # noqa: PLC0415
-
     masses = _masses(args) if masses is None else list(masses)
     config = {"command": "star", "functional": args.functional, "masses": masses,
               "core_eos": args.core_eos, "transition_density": args.transition_density,
@@ -108,11 +110,6 @@ def _fmt(x) -> str:
 
 
 def _write_csv(path, records, config):
-    import csv  # noqa: PLC0415
-
-    from .. import __version__  # noqa: PLC0415
-    from ..star import RESULT_UNITS  # noqa: PLC0415
-
     keys = list(records[0])
     with open(path, "w", newline="", encoding="utf-8") as fh:
         fh.write(f"# crustsolve {__version__} star, EoS: {config['eos_name']}; "
@@ -126,9 +123,9 @@ def _write_csv(path, records, config):
 
 
 def _plot(path, records, title):
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - optional (extra "plot") and slow: plots only
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     m = [r["mass"] for r in records]
     style = "o-" if len(m) < 40 else "-"
@@ -155,12 +152,6 @@ def _plot(path, records, title):
 
 
 def run(args, ctx) -> int:
-    import numpy as np  # noqa: PLC0415
-
-    from ..errors import check_range  # noqa: PLC0415
-    from ..results import Output, prepare_outputs, write_atomically, write_results  # noqa: PLC0415
-    from ..star import RESULT_UNITS, mass_radius_curve, maximum_mass, unified_eos  # noqa: PLC0415
-
     masses = _masses(args, ctx.comm)
     check_range("--min-mass", args.min_mass, 0.0, None, unit="Msun")
     check_range("--n-radial", args.n_radial, 8, 1_000_000)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from ..crust.composition import crust_range
 from ..errors import InputError, check_range
 from ..functional import effective_mass_fields, fermi_wavenumber, get_functional
 from .beta import beta_equilibrium
@@ -66,8 +67,6 @@ class ValidityRange:
 
 def validity_range(functional) -> ValidityRange:
     """The :class:`ValidityRange` of ``functional`` (name or parameter set)."""
-    from ..crust.composition import crust_range  # noqa: PLC0415 - a data table
-
     p = get_functional(functional)
     cr = crust_range(p)
     lo, hi = _SEARCH

@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Callable, Optional
 
 import numpy as np
+import scipy.optimize
 
 from ..constants import E2, HBARC, M_E_C2, M_N_C2, M_P_C2
 from ..errors import ConvergenceError, InputError, check_choice, check_range
-from ..functional import chemical_potentials, get_functional
+from ..functional import chemical_potentials, get_functional, pressure
 from . import etf
-from .profiles import OnsiProfile, radial_grid
+from .profiles import OnsiProfile, radial_grid, shape_integral
 from .skyrme_local import energy_density, spin_orbit_strength
 
 #: Radial midpoint-grid points used for cell energies (converged to < 1e-3 keV/nucleon, tests).
@@ -347,7 +348,6 @@ class Layer:
 
     def with_lattice(self, lattice: str) -> "Layer":
         check_choice("lattice", lattice, tuple(LATTICE_SITES))
-        from dataclasses import replace  # noqa: PLC0415
         return replace(self, lattice=lattice)
 
     def summary(self) -> str:
@@ -391,7 +391,6 @@ def edge_pressure(functional, Z: float, R: float, n_Bn: float, n_Bp: float = 0.0
     table at n̄ = 0.030024 to 2e-4 relative (tests). The electron exchange pressure is
     n_e dε_ex/dn_e − ε_ex.
     """
-    from ..functional import pressure  # noqa: PLC0415
     n_gas = n_Bn + n_Bp
     P_gas = float(pressure(functional, n_gas, (n_Bn - n_Bp) / n_gas)) if n_gas > 0 else 0.0
     n_e = Z / (4.0 * np.pi * R**3 / 3.0)
@@ -413,7 +412,6 @@ def profiles_from_parameters(nbar: float, Z: float, A: float, C_n: float, a_n: f
     """
     R = (3.0 * A / (4.0 * np.pi * nbar)) ** (1.0 / 3.0)
     V = 4.0 * np.pi * R**3 / 3.0
-    from .profiles import shape_integral  # noqa: PLC0415
     Ip = shape_integral(C_p, a_p, R, npts)
     In = shape_integral(C_n, a_n, R, npts)
     n_lambda_p = (Z - n_B_p * V) / (4.0 * np.pi * Ip)
@@ -462,8 +460,6 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
     ``proton_size``, ``proton_radius``: Coulomb finite-proton-size convention, as in
     :func:`cell_energy` (default: on for BSk functionals).
     """
-    from scipy.optimize import minimize  # noqa: PLC0415
-
     p = get_functional(functional)
     check_choice("lattice", lattice, tuple(LATTICE_SITES))
     spin_orbit_strength(p)
@@ -505,8 +501,10 @@ def minimise_layer(functional="BSk24", nbar: float = 0.03, Z: Optional[float] = 
     res = None
     nfev = 0
     for _ in range(2):
-        res = minimize(fun, y, method="L-BFGS-B", bounds=bounds,
-                       options={"ftol": tol, "gtol": 1e-10, "maxiter": 1000, "eps": 1e-7})
+        # scipy.optimize.minimize looked up at call time (tests replace it).
+        res = scipy.optimize.minimize(fun, y, method="L-BFGS-B", bounds=bounds,
+                                      options={"ftol": tol, "gtol": 1e-10, "maxiter": 1000,
+                                               "eps": 1e-7})
         nfev += res.nfev
         y = res.x
     if not np.isfinite(res.fun) or res.fun >= 1e3:

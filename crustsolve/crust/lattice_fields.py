@@ -23,10 +23,12 @@ grid points, and the grid keeps the O_h symmetry of the lattice.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Optional, Union
 
+import h5py
 import numpy as np
 
 from .. import __version__
@@ -250,14 +252,12 @@ def write_layer_fields(path, lf: LayerFields, comm=None) -> None:
     the current couplings C_plus, C_minus, MeV fm⁵; ignored by the band reader), then renames
     it to ``path``: no half-written file is ever visible. Collective when ``comm`` is given.
     """
-    import os  # noqa: PLC0415
     rank = 0 if comm is None else comm.rank
     tmp = f"{path}.tmp"
     lf.fields.write(tmp, comm=comm)
     err = None
     if rank == 0:
         try:
-            import h5py  # noqa: PLC0415
             with h5py.File(tmp, "a") as f:
                 g = f.create_group("layer")
                 units = {"n_n": "fm^-3", "n_p": "fm^-3", "tau_n": "fm^-5", "tau_p": "fm^-5",

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
 
 from ..errors import InputError, check_choice
 from .composition import LATTICE_SITES, Layer, layer_from_profiles
@@ -89,7 +90,6 @@ class CompositionTable:
         cubic (PCHIP) interpolation in ln n̄ of A, n_Bn, n_Λn, C_n, a_n, n_Λp, C_p, a_p, n_Bp
         between rows of the same Z, with n_Λp and n_Bn
         renormalised so the cell holds exactly Z protons and A − Z neutrons."""
-        from scipy.interpolate import PchipInterpolator  # noqa: PLC0415
         nb = self.column("nbar")
         if not (nb.min() * (1 - rel_tol) <= nbar <= nb.max() * (1 + rel_tol)):
             raise InputError(f"mean baryon density {nbar:g} fm^-3 is outside the table "

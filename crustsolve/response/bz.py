@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
+from mpi4py import MPI
 
 from ..errors import InputError, NotEnoughBandsError
 from . import kernels as K
@@ -122,8 +123,6 @@ def _allreduce(comm, local):
     local = np.asarray(local, dtype=float)
     if comm is None:
         return local.copy()
-    from mpi4py import MPI  # noqa: PLC0415
-
     out = np.empty_like(local)
     comm.Allreduce(local, out, op=MPI.SUM)
     return out
@@ -209,8 +208,6 @@ def _evaluate_set(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, to
 
 
 def _lor():
-    from mpi4py import MPI  # noqa: PLC0415
-
     return MPI.LOR
 
 

@@ -17,9 +17,16 @@ import time
 
 import numpy as np
 
+from ..bands import BlochHamiltonian, Fields, Grid
+from ..bands.eigensolvers import make_eigensolver
+from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations
 from ..config import to_dict
 from ..constants import HBAR2_2MN
 from ..errors import InputError
+from ..mainjob import free_gas_levels_per_MeV, number_of_bands as layer_bands
+from ..parallel import Layout
+from ..results import write_results
+from ..runfile import identity_of
 from .masses import effective_masses
 from .superfluid import CurrentTerm, superfluid_density
 
@@ -28,8 +35,6 @@ GROUP = "response"
 
 
 def _mesh(fields, cfg):
-    from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations  # noqa: PLC0415
-
     km = cfg.kmesh
     if fields.has_current:
         return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift, symmetry="none",
@@ -50,8 +55,6 @@ def _mesh(fields, cfg):
 def number_of_bands(cfg, fields) -> int:
     """``bands.nbands``, or automatic: the occupied levels of n̄_n plus the free-gas level
     density times the margin (:func:`crustsolve.mainjob.number_of_bands`)."""
-    from ..mainjob import free_gas_levels_per_MeV, number_of_bands as layer_bands  # noqa: PLC0415
-
     volume = fields.a**3
     n_cell = 0.0 if cfg.response.neutron_density is None else cfg.response.neutron_density * volume
     dos = free_gas_levels_per_MeV(volume, cfg.response.neutron_density or 0.0, b0_of(cfg))
@@ -69,10 +72,6 @@ def run_config(config, comm, log):
     ``config`` : a fields-file :class:`crustsolve.runfile.RunConfig`. Returns the
     :class:`~crustsolve.response.superfluid.SuperfluidResult`.
     """
-    from ..bands import BlochHamiltonian, Fields, Grid  # noqa: PLC0415
-    from ..bands.eigensolvers import make_eigensolver  # noqa: PLC0415
-    from ..parallel import Layout  # noqa: PLC0415
-
     if not config.fields:
         raise InputError("run_config needs a fields-file run (fields = \"F.h5\")")
     t0 = time.perf_counter()
@@ -152,9 +151,6 @@ def summary_table(result, config) -> str:
 
 def write_result(path, result, config, comm, layout=None, timings=None) -> None:
     """HDF5 result (``response/<level>/tensor`` etc.) with provenance; rank 0 writes."""
-    from ..results import write_results  # noqa: PLC0415
-    from ..runfile import identity_of  # noqa: PLC0415  (the schema imports this package)
-
     ds = {}
     for name, lv in result.levels.items():
         ds[f"{GROUP}/{name}/tensor"] = (lv.tensor, "fm^-3 (rho_n,s/m_n)")

@@ -56,6 +56,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import erfc
 
 from ..errors import InputError
@@ -338,8 +339,6 @@ def fermi_surface_integrand(eps, mu, sigma, vprod):
 
 # ---------------------------------------------------------- number equations
 def _bracket_root(f, lo, hi, what):
-    from scipy.optimize import brentq  # noqa: PLC0415
-
     flo, fhi = f(lo), f(hi)
     grow = 0
     while flo > 0 and grow < 60:

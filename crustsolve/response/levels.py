@@ -43,6 +43,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import kernels as K
+from .tetrahedra import TetrahedronIntegrator
 
 #: The page every formula reference points into.
 PHYSICS_PAGE = "docs/physics/crust-superfluidity.md"
@@ -172,8 +173,6 @@ def _solve_bcs(b: BandSet, density, mu) -> Solution:
 
 def _solve_tetrahedron(b: BandSet, density, mu) -> Solution:
     """μ from the Blöchl-corrected linear-tetrahedron occupied fraction, n = (2/V) × fraction."""
-    from .tetrahedra import TetrahedronIntegrator  # noqa: PLC0415
-
     tetra = TetrahedronIntegrator(b.kmesh, b.energies)
     m = tetra.solve_mu(density * b.volume) if mu is None else float(mu)
     return Solution(m, tetra.density(m) / b.volume, (m,), {"integrator": tetra})

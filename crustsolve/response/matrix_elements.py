@@ -30,10 +30,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+from mpi4py import MPI
 
+from ..bands.eigensolvers.chebyshev import hermitian_projection
 from ..errors import InputError
 from ..petsc_env import init_petsc
 from .kernels import DEFAULT_DEGENERACY_TOL, degenerate_clusters
+from .pairing import as_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,8 +138,6 @@ def project(bv, mat) -> np.ndarray:
     (:func:`crustsolve.bands.eigensolvers.chebyshev.hermitian_projection`: half the flops of the full
     product), reduced to rank 0 of the BV's communicator and broadcast. Collective.
     """
-    from ..bands.eigensolvers.chebyshev import hermitian_projection  # noqa: PLC0415
-
     l, k = bv.getActiveColumns()
     Y = bv.duplicate()
     try:
@@ -185,8 +186,6 @@ def block_diagonal_elements(bv, mat, labels) -> np.ndarray:
         Y.destroy()
     comm = bv.getComm().tompi4py()
     out = np.empty_like(local)
-    from mpi4py import MPI  # noqa: PLC0415
-
     comm.Allreduce(local, out, op=MPI.SUM)
     return out
 
@@ -194,42 +193,6 @@ def block_diagonal_elements(bv, mat, labels) -> np.ndarray:
 def _is_zero(mat) -> bool:
     """True when a Mat has no nonzero entry (∂²h/∂k_d∂k_e, d ≠ e, of a star stencil)."""
     return mat.norm() == 0.0
-
-
-def diagonal_field_matrix(grid, field, template):
-    """Diagonal PETSc Mat diag(field) (natural (n, n, n) numpy array) on ``template``'s layout."""
-    PETSc, _ = init_petsc()
-    vec = grid.scatter(np.asarray(field, dtype=complex))
-    D = PETSc.Mat().createAIJ(size=template.getSizes(), nnz=(1, 0), comm=template.getComm())
-    D.setUp()
-    D.setDiagonal(vec)
-    D.assemble()
-    vec.destroy()
-    return D
-
-
-def rotate_degenerate(energies, gapmat, tol=DEFAULT_DEGENERACY_TOL):
-    """Unitaries diagonalising ``gapmat`` inside each degenerate cluster.
-
-    Returns (blocks, gaps): blocks = [(start, stop, W_block)] for clusters of size > 1, and
-    gaps[α] = (Wᴴ gapmat W)_αα (real; gapmat is Hermitian for a real Δ(r)).
-    """
-    nb = len(energies)
-    lab = degenerate_clusters(energies, tol)
-    gaps = np.real(np.diag(gapmat)).copy()
-    blocks = []
-    start = 0
-    while start < nb:
-        stop = start + 1
-        while stop < nb and lab[stop] == lab[start]:
-            stop += 1
-        if stop - start > 1:
-            blk = gapmat[start:stop, start:stop]
-            w, v = np.linalg.eigh(0.5 * (blk + blk.conj().T))
-            blocks.append((start, stop, v))
-            gaps[start:stop] = w
-        start = stop
-    return blocks, gaps
 
 
 def _rotate(mats, blocks):
@@ -299,8 +262,6 @@ def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
                 dW.destroy()
         cd2full = _band_diagonal_d2(current_vertex, k, bv, labels, nb)
     if not hasattr(gap, "band_gaps"):
-        from .pairing import as_model  # noqa: PLC0415
-
         gap = as_model(gap).prepare(hamiltonian, k)
     gaps, blocks = gap.band_gaps(eps, lambda mat: project(bv, mat), tol)
     gaps = np.asarray(gaps, dtype=float)

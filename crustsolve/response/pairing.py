@@ -18,7 +18,7 @@ band-diagonal gap Δ_αk)"):
   Carter, Chamel & Haensel, Nucl. Phys. A759, 441 (2005));
 * ``field``: Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r × ``scale``, the band-diagonal matrix element of
   the pair field Δ(r) of the field file, diagonalised inside each degenerate cluster (BCS
-  pairs the states that diagonalise Δ̂ there; ``crustsolve/response/matrix_elements.py``).
+  pairs the states that diagonalise Δ̂ there; :func:`rotate_degenerate`).
 
 **What a new gap model touches.** This module only (plus its tests): subclass
 :class:`GapModel` with its parameters and ``prepare``, and add it to :data:`REGISTRY`. The
@@ -41,6 +41,8 @@ from typing import ClassVar, Mapping, Optional
 import numpy as np
 
 from ..errors import InputError, check_range
+from ..petsc_env import init_petsc
+from .kernels import DEFAULT_DEGENERACY_TOL, degenerate_clusters
 
 
 def parameter(default: float, unit: str, description: str, lo: Optional[float] = None,
@@ -103,6 +105,42 @@ class UniformGaps:
         """Nothing to free."""
 
 
+def diagonal_field_matrix(grid, field, template):
+    """Diagonal PETSc Mat diag(field) (natural (n, n, n) numpy array) on ``template``'s layout."""
+    PETSc, _ = init_petsc()
+    vec = grid.scatter(np.asarray(field, dtype=complex))
+    D = PETSc.Mat().createAIJ(size=template.getSizes(), nnz=(1, 0), comm=template.getComm())
+    D.setUp()
+    D.setDiagonal(vec)
+    D.assemble()
+    vec.destroy()
+    return D
+
+
+def rotate_degenerate(energies, gapmat, tol=DEFAULT_DEGENERACY_TOL):
+    """Unitaries diagonalising ``gapmat`` inside each degenerate cluster.
+
+    Returns (blocks, gaps): blocks = [(start, stop, W_block)] for clusters of size > 1, and
+    gaps[α] = (Wᴴ gapmat W)_αα (real; gapmat is Hermitian for a real Δ(r)).
+    """
+    nb = len(energies)
+    lab = degenerate_clusters(energies, tol)
+    gaps = np.real(np.diag(gapmat)).copy()
+    blocks = []
+    start = 0
+    while start < nb:
+        stop = start + 1
+        while stop < nb and lab[stop] == lab[start]:
+            stop += 1
+        if stop - start > 1:
+            blk = gapmat[start:stop, start:stop]
+            w, v = np.linalg.eigh(0.5 * (blk + blk.conj().T))
+            blocks.append((start, stop, v))
+            gaps[start:stop] = w
+        start = stop
+    return blocks, gaps
+
+
 class ProjectedFieldGaps:
     """Per-k evaluator of a local pair field: Δ_αk are the eigenvalues of Ψᴴ Δ̂ Ψ inside each
     degenerate cluster (the diagonal elsewhere); owns the diagonal PETSc Mat of Δ(r)."""
@@ -112,8 +150,6 @@ class ProjectedFieldGaps:
 
     def band_gaps(self, energies, project, tol):
         """(Δ_αk (nb,) MeV, [(start, stop, W)] rotations inside degenerate clusters)."""
-        from .matrix_elements import rotate_degenerate  # noqa: PLC0415
-
         blocks, gaps = rotate_degenerate(energies, project(self.mat), tol)
         return gaps, blocks
 
@@ -162,8 +198,6 @@ class FieldGap(GapModel):
         return () if fields.Delta is None else (np.real(fields.Delta),)
 
     def prepare(self, hamiltonian, k0):
-        from .matrix_elements import diagonal_field_matrix  # noqa: PLC0415
-
         A0 = hamiltonian.matrix(k0)
         try:
             return ProjectedFieldGaps(diagonal_field_matrix(

@@ -27,10 +27,11 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..bands.ksweep import KSweep
 from ..bands.kmesh import field_symmetry_error
+from ..bands.ksweep import KSweep
 from ..constants import HBAR2_2MN
 from ..errors import InputError, check_range
+from ..parallel import Layout
 from . import bz, pairing
 from .kernels import DEFAULT_DEGENERACY_TOL
 from .matrix_elements import KPointData, kpoint_data
@@ -167,8 +168,6 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
         instead of solved, so an interrupted run continues with identical numbers.
     """
     if layout is None:
-        from ..parallel import Layout  # noqa: PLC0415
-
         layout = Layout.create(hamiltonian.grid.comm, ngroups=1)
     fields = hamiltonian.fields
     if fields.has_current and (getattr(kmesh, "symmetry", "none") != "none"

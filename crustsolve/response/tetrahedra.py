@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import brentq
 
 from ..errors import InputError
 
@@ -129,8 +130,6 @@ class TetrahedronIntegrator:
         return 2.0 * occupation_weights(e, mu).sum() / self.ntet
 
     def solve_mu(self, nV):
-        from scipy.optimize import brentq  # noqa: PLC0415
-
         lo, hi = float(self.E.min()) - 1.0, float(self.E.max())
         if not (self.density(lo) < nV < self.density(hi)):
             raise InputError("cannot bracket μ for the tetrahedron level (too few bands?)")

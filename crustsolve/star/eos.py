@@ -38,7 +38,9 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
 from ..constants import HBARC, M_E_C2, M_MU_C2
+from ..core import beta_equilibrium, entrainment_matrix_t0, parametrisations
 from ..errors import InputError, check_choice, check_range
+from ..functional import energy_density, get_functional
 from . import pearson2018
 from .gr_units import MEV_FM3_TO_KM2
 
@@ -292,9 +294,6 @@ def core_point(functional, n) -> CorePoint:
     common nucleon mass. P = n μ_n − ε (Gibbs–Duhem at T = 0 in β-equilibrium), which
     keeps the table thermodynamically consistent with the chemical potentials.
     """
-    from ..core import beta_equilibrium, entrainment_matrix_t0, parametrisations
-    from ..functional import energy_density
-
     b = beta_equilibrium(functional, n)
     eps = float(energy_density(functional, b.n_n, b.n_p)
                 + lepton_energy_density(b.n_e, M_E_C2) + lepton_energy_density(b.n_mu, M_MU_C2))
@@ -330,8 +329,6 @@ def unified_eos(functional="BSk24", *, transition_density=None, core_eos="functi
     ``n_max`` (fm⁻³) is the top of the table; ``n_core``, ``n_crust`` the numbers of
     table points (cubic splines in h; the spline error is far below the fits' own).
     """
-    from ..functional import get_functional
-
     f = get_functional(functional)
     check_choice("core_eos", core_eos, CORE_EOS_OPTIONS)
     key = pearson2018._key(f.name)  # raises InputError if there is no crust fit

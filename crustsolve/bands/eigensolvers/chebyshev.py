@@ -95,10 +95,11 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar, Optional
 
 import numpy as np
+from mpi4py import MPI
+from scipy.linalg import blas, eigh, eigh_tridiagonal
 
 from ...errors import ConvergenceError, InputError, check_range
 from ...petsc_env import init_petsc
-
 from .result import EigenResult  # one result type for every solver
 
 
@@ -164,15 +165,11 @@ def _local(bv):
 
 def _axpy(y, x, alpha):
     """y ← y + alpha·x in place (BLAS zaxpy on the contiguous local block)."""
-    from scipy.linalg import blas  # noqa: PLC0415
-
     if y.size:
         blas.zaxpy(x.ravel(order="K"), y.ravel(order="K"), a=alpha)
 
 
 def _scal(y, alpha):
-    from scipy.linalg import blas  # noqa: PLC0415
-
     if y.size:
         blas.zscal(alpha, y.ravel(order="K"))
 
@@ -203,9 +200,6 @@ def hermitian_projection(X, W, comm):
     is exactly Hermitian as LAPACK's ``zheevd`` expects. X and W: BVs with the same active
     columns (n of them) and row layout. Collective over ``comm``.
     """
-    from mpi4py import MPI  # noqa: PLC0415
-    from scipy.linalg import blas  # noqa: PLC0415
-
     bs = _PROJECTION_BLOCK
     with _local(X) as xl, _local(W) as wl:
         n = xl.shape[1]
@@ -231,8 +225,6 @@ def gershgorin_bounds(A):
     Collective. Uses the real part of the diagonal (Hermitian) and Σ_{j≠i}|a_ij| per row;
     min/max reductions are exact, so every rank gets the same numbers.
     """
-    from mpi4py import MPI  # noqa: PLC0415
-
     comm = A.getComm().tompi4py()
     if "aij" not in str(A.getType()).lower():
         return -math.inf, math.inf
@@ -320,8 +312,6 @@ def lanczos_bounds(A, steps: int = 100, fraction: float = 0.05, margin: float = 
     gl, gu = gershgorin_bounds(A)
     payload = None
     if comm.rank == 0:
-        from scipy.linalg import eigh_tridiagonal  # noqa: PLC0415
-
         k = len(alphas)
         theta, S = eigh_tridiagonal(np.array(alphas), np.array(betas[:k - 1]))
         width = max(theta[-1] - theta[0], 1e-12 * max(1.0, abs(theta[-1])))
@@ -573,8 +563,6 @@ class ChebyshevSolver:
         status = np.zeros(1, dtype=np.int64)
         message = None
         if comm.rank == 0:
-            from scipy.linalg import eigh  # noqa: PLC0415
-
             try:
                 w0, Q0 = eigh(H, driver="evd")
                 w[:] = w0
@@ -613,8 +601,6 @@ class ChebyshevSolver:
                 d = wl[:, j:j + 64] - xl[:, j:j + 64] * w[np.newaxis, j:j + 64]
                 r2[j:j + 64] = np.einsum("ij,ij->j", d.real, d.real) + \
                     np.einsum("ij,ij->j", d.imag, d.imag)
-        from mpi4py import MPI  # noqa: PLC0415
-
         r2 = comm.reduce(np.ascontiguousarray(r2, dtype=float), op=MPI.SUM, root=0)
         return w, comm.bcast(None if r2 is None else np.sqrt(r2), root=0), nspmv
 
@@ -693,8 +679,6 @@ class ChebyshevSolver:
     def _fill_initial(self, PETSc, A, X, initial, nb):
         """Copy the warm-start block into X's first columns; returns how many were copied
         and whether they are an EigenResult's vectors (orthonormal)."""
-        from mpi4py import MPI  # noqa: PLC0415
-
         N = A.getSize()[0]
         rstart, rend = A.getOwnershipRange()
         nloc = rend - rstart

@@ -60,6 +60,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+import scipy.linalg
+import scipy.sparse
 
 from ...errors import ConvergenceError, InputError, check_range
 from ...petsc_env import init_petsc
@@ -397,9 +399,6 @@ class DenseSolver(_SolverBase):
     def solve(self, A) -> EigenResult:
         """Lowest eigenpairs of ``A`` by dense LAPACK on rank 0 (collective)."""
         PETSc, SLEPc = init_petsc()
-        import scipy.linalg  # noqa: PLC0415
-        import scipy.sparse  # noqa: PLC0415
-
         t0 = time.perf_counter()
         N = A.getSize()[0]
         if N > self.max_size:
