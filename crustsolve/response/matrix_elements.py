@@ -34,7 +34,6 @@ from mpi4py import MPI
 
 from ..bands.eigensolvers.chebyshev import hermitian_projection
 from ..errors import InputError
-from ..petsc_env import init_petsc
 from .kernels import DEFAULT_DEGENERACY_TOL, degenerate_clusters
 from .pairing import as_model
 
