@@ -6,6 +6,7 @@ ranks' calls are no-ops, so every rank can call the same code path.
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from contextlib import contextmanager
@@ -68,8 +69,9 @@ class Logger:
                 self.info(f"{head} FAILED: {status.error}")
                 return
             took = "resumed" if status.resumed else f"{status.seconds:.1f} s"
-            self.info(f"{head} {took}  elapsed {time.perf_counter() - start:.1f} s  "
-                      f"ETA {status.eta_seconds:.1f} s")
+            eta = (f"{status.eta_seconds:.1f} s" if math.isfinite(status.eta_seconds)
+                   else "unknown until a k-point is solved")
+            self.info(f"{head} {took}  elapsed {time.perf_counter() - start:.1f} s  ETA {eta}")
 
         return report
 

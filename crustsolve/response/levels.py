@@ -22,10 +22,9 @@ Every tensor is n_s^{ij} = ρ_n,s^{ij}/m_n in fm⁻³; integrands are in MeV fm�
 **What a new level touches.** A new level of theory touches this module only: write its
 integrand (new per-k physics goes into :mod:`crustsolve.response.kernels`, with its tests)
 and register a :class:`Level` in :data:`REGISTRY`. :mod:`crustsolve.response.bz` (zone sums,
-chemical potentials, truncation estimate), the run-file validation
-(:class:`crustsolve.response.driver.ResponseRunConfig` ``levels``,
-:class:`crustsolve.mainjob.ZeroPointConfig` ``level``), the summary tables, the results files
-and the plots iterate this registry. A level with a new kind of number equation adds a
+chemical potentials, truncation estimate), the run-file validation (``response.levels`` and
+``zeropoint.level`` of :class:`crustsolve.runfile.RunConfig`), the summary tables, the
+results files and the plots iterate this registry. A level with a new kind of number equation adds a
 :class:`NumberEquation` to :data:`NUMBER_EQUATIONS` here too.
 
 Tests replace :data:`REGISTRY` by a copy with an extra level (``monkeypatch``); every user of
