@@ -1,8 +1,15 @@
 """Fixtures shared by the command-line tests."""
 from __future__ import annotations
 
+import argparse
+import io
+
 import numpy as np
 import pytest
+from mpi4py import MPI
+
+from crustsolve.cli import RunContext
+from crustsolve.log import Logger
 
 
 def _assert_png_plot(path):
@@ -20,3 +27,20 @@ def _assert_png_plot(path):
 def assert_png_plot():
     """``assert_png_plot(path)``: the check of a ``--plot`` file (a PNG with something drawn)."""
     return _assert_png_plot
+
+
+def _run_subcommand(module, name, argv):
+    """Run the subcommand ``name`` of the CLI module ``module`` in-process with ``argv`` →
+    (its exit code, the text its log printed)."""
+    parser = argparse.ArgumentParser()
+    module.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args([name, *argv])
+    stream = io.StringIO()
+    ctx = RunContext(comm=MPI.COMM_WORLD, log=Logger(MPI.COMM_WORLD, stream=stream))
+    return args.func(args, ctx), stream.getvalue()
+
+
+@pytest.fixture(scope="session")
+def run_subcommand():
+    """``run_subcommand(module, name, argv)`` → (exit code, printed text) of one subcommand."""
+    return _run_subcommand

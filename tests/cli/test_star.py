@@ -1,43 +1,23 @@
 """``crustsolve star`` CLI: table output, CSV, HDF5 with provenance, PNG, clear input errors."""
 from __future__ import annotations
 
-import argparse
 import json
 import re
-from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pytest
-from mpi4py import MPI
 
 from crustsolve.cli import star as star_cli
 from crustsolve.errors import InputError
 
 
-class _Log:
-    def __init__(self):
-        self.lines = []
-
-    def info(self, msg):
-        self.lines.append(str(msg))
-
-
-def _run(argv):
-    parser = argparse.ArgumentParser()
-    star_cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["star", *argv])
-    ctx = SimpleNamespace(comm=MPI.COMM_WORLD, log=_Log(), petsc_args=[])
-    return star_cli.run(args, ctx), ctx.log.lines
-
-
-def test_star_cli_outputs(tmp_path, assert_png_plot):
+def test_star_cli_outputs(tmp_path, assert_png_plot, run_subcommand):
     csv, h5, png = tmp_path / "s.csv", tmp_path / "s.h5", tmp_path / "s.png"
-    rc, lines = _run(["--functional", "BSk24", "--mass-range", "1.2", "1.6", "2",
-                      "--n-radial", "200", "--csv", str(csv), "--h5", str(h5),
-                      "--plot", str(png)])
+    rc, text = run_subcommand(star_cli, "star", [
+        "--functional", "BSk24", "--mass-range", "1.2", "1.6", "2", "--n-radial", "200",
+        "--csv", str(csv), "--h5", str(h5), "--plot", str(png)])
     assert rc == 0
-    text = "\n".join(lines)
     for label in ("M [Msun]", "R [km]", "I [1e45 g cm2]", "ε̃_n", "ε̃_p", "εLT_nn", "εLT_np",
                   "εLT_pn", "εLT_pp", "I_np/I_n", "I_pn/I_p", "M_max"):
         assert label in text
@@ -56,16 +36,16 @@ def test_star_cli_outputs(tmp_path, assert_png_plot):
     assert_png_plot(png)
 
 
-def test_star_cli_rejects_bad_masses():
+def test_star_cli_rejects_bad_masses(run_subcommand):
     with pytest.raises(InputError, match=r"--mass = 3\.0 Msun is outside the allowed range "
                                          r"\[0\.5, 2\.279"):
-        _run(["--mass", "3.0"])
+        run_subcommand(star_cli, "star", ["--mass", "3.0"])
     with pytest.raises(InputError, match="--mass"):
-        _run(["--mass", "-1"])
+        run_subcommand(star_cli, "star", ["--mass", "-1"])
     with pytest.raises(InputError, match="NUM"):
-        _run(["--mass-range", "1", "2", "2.5"])
+        run_subcommand(star_cli, "star", ["--mass-range", "1", "2", "2.5"])
     with pytest.raises(InputError, match=r"--min-mass"):
-        _run(["--mass", "1.4", "--min-mass", "-1"])
+        run_subcommand(star_cli, "star", ["--mass", "1.4", "--min-mass", "-1"])
 
 
 def test_star_through_crustsolve_main(capsys, monkeypatch):
