@@ -224,7 +224,7 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
             i = int(np.argwhere(np.abs(pts) > kmax * (1 + 1e-12))[0][0])
             raise InputError(f"k point #{i} = {pts[i].tolist()} fm^-1 exceeds π/h = {kmax:.6g} "
                              "fm^-1 of the grid")
-        out = sweep.run(step, summarize=lambda rep: rep, progress=progress)
+        out = sweep.run(step, progress=progress)
     finally:
         if H is not None:
             H.destroy()

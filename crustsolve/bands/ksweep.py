@@ -28,7 +28,8 @@ the eigenvectors. The engine owns everything around it:
   round's records are saved, naming the k-point.
 
 Records are kept on the group leaders only (``share="leaders"``: large records, every other
-rank's list is empty) or all-gathered to every rank (``share="all"``: small records).
+rank's list is empty) or all-gathered to every rank (``share="all"``: small records, which
+then travel as the statuses' summaries).
 
 Nothing here prints or parses files.
 """
@@ -170,9 +171,15 @@ class KSweep:
         """Run ``step(KPoint, solve) -> record`` at every k-point.
 
         ``summarize(record)`` gives the small picklable summary shown to ``progress`` on every
-        rank (default None); ``progress(status: KStatus)`` is called on every rank for every
-        k-point after each round. Raises the first failed step's error on every rank.
+        rank (default None); with ``share="all"`` the record itself is the summary (it is
+        all-gathered once, as part of the status) and ``summarize`` must not be given.
+        ``progress(status: KStatus)`` is called on every rank for every k-point after each
+        round. Raises the first failed step's error on every rank.
         """
+        if self.share == "all":
+            if summarize is not None:
+                raise InputError('share="all" shares the records themselves: no summarize')
+            summarize = _itself
         layout = self.layout
         world, leader = layout.world, layout.kcomm.rank == 0
         t_start = time.perf_counter()
@@ -193,18 +200,12 @@ class KSweep:
                 if r < len(mine):
                     point = KPoint(mine[r], self.points[mine[r]], float(self.weights[mine[r]]))
                     record, status = self._one(point, step, chain, cached, summarize)
-                if record is not None and leader:
+                news = sorted((st for st in world.allgather(status if leader else None)
+                               if st is not None), key=lambda st: st.index)
+                if self.share == "all":         # the record travelled as its own summary
+                    records.update((st.index, st.summary) for st in news if not st.error)
+                elif record is not None and leader:
                     records[status.index] = record
-                mine_out = status if leader else None
-                if self.share == "all":
-                    gathered = world.allgather((record, mine_out) if leader else None)
-                    for item in gathered:
-                        if item is not None and item[0] is not None:
-                            records[item[1].index] = item[0]
-                    news = [item[1] for item in gathered if item is not None and item[1] is not None]
-                else:
-                    news = [st for st in world.allgather(mine_out) if st is not None]
-                news.sort(key=lambda st: st.index)
                 if self.checkpoint is not None:
                     fresh = status is not None and not status.resumed and not status.error
                     self._save_round(record if fresh else None)
@@ -264,6 +265,10 @@ class KSweep:
                     local.save(f"{item.index:06d}", item.to_arrays())
 
         on_root(world, write, bcast_result=False)
+
+
+def _itself(record):
+    return record
 
 
 __all__: Sequence[str] = ("KPoint", "KStatus", "KSweep", "SweepResult", "SweepSolve")

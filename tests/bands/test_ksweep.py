@@ -175,5 +175,8 @@ def test_checkpoint_needs_a_decoder(comm, tmp_path):
             KSweep(points(), layout, checkpoint=Checkpoint(tmp_path / "x.h5"))
         with pytest.raises(InputError, match="share"):
             KSweep(points(), layout, share="everyone")
+        with pytest.raises(InputError, match='share="all" shares the records themselves'):
+            KSweep(points(), layout, share="all").run(make_step(FakeSolver(False), []),
+                                                      summarize=str)
     finally:
         layout.free()
