@@ -104,11 +104,12 @@ def run(args, ctx) -> int:
     if args.print_config:
         ctx.log.info(to_toml(cfg).rstrip())
         return 0
-    if cfg.fields:
-        return _run_response(args, ctx, cfg)
     modules = ctx.petsc()            # checks the command line's PETSc options
+    # the run file's [petsc] entries too, before any output is touched
     check_options({str(k): (None if v is None else str(v)) for k, v in cfg.petsc.items()},
                   label="[petsc] ", modules=modules)
+    if cfg.fields:
+        return _run_response(args, ctx, cfg)
     petsc_cli = parse_options(ctx.petsc_args)
     inputs = {"RUN.toml": args.config, "[layer] table": cfg.layer.table or None}
     if not args.resume:
@@ -135,9 +136,6 @@ def _run_response(args, ctx, cfg) -> int:
     if args.resume:
         raise ConfigError("--resume: a fields-file run (fields = ...) is not restartable; "
                           "run it again")
-    modules = ctx.petsc()            # checks the command line's PETSc options
-    check_options({str(k): (None if v is None else str(v)) for k, v in cfg.petsc.items()},
-                  label="[petsc] ", modules=modules)
     if cfg.output:
         prepare_outputs(ctx.comm, [Output("output", cfg.output, "results", identity_of(cfg))],
                         inputs={"RUN.toml": args.config, "fields": cfg.fields},
