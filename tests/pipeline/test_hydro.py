@@ -116,7 +116,7 @@ def test_epstein_baym_prescriptions_hand_values():
     allsf = epstein_baym(cl, "all_superfluid")
     lam = 150 / nd
     assert allsf.lam == pytest.approx(8.28932, rel=1e-5)
-    assert allsf.m_ion == 0.0
+    assert allsf.m_ion == 0.0                        # set, not computed
     assert math.isnan(allsf.ratio)
     assert allsf.m_ion_star == pytest.approx((lam - 1) ** 2 / (lam + 2) * nd * 939.0, rel=1e-13)
     assert allsf.m_ion_star / 939.0 == pytest.approx(93.4458, rel=1e-5)   # 5.16404 m_d

@@ -19,6 +19,7 @@ TINY = {"layer": {"density": 0.001}, "grid": {"points": 12, "order": 4}, "bands"
 
 def test_presets_and_overrides():
     q = resolve_config()
+    # == on density: the schema's default literal read back, exact by construction
     assert q.preset == "quick" and q.layer.functional == "BSk24" and q.layer.density == 0.03
     assert q.grid.points == PRESETS["quick"]["grid"]["points"]
     s = resolve_config({"preset": "standard", "grid": {"points": 30}}, {"layer": {"density": 0.05}})
