@@ -225,10 +225,6 @@ class RunConfig:
                 raise InputError(f"zeropoint.level = {self.zeropoint.level!r} is not among "
                                  f"response.levels ({', '.join(self.response.levels)})")
 
-    @property
-    def is_fields_run(self) -> bool:
-        return bool(self.fields)
-
 
 #: The former name of :class:`RunConfig` (layer runs).
 MainJobConfig = RunConfig

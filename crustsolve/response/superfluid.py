@@ -37,9 +37,6 @@ from .kernels import DEFAULT_DEGENERACY_TOL
 from .matrix_elements import KPointData, kpoint_data
 from .pairing import GapSpec  # noqa: F401  (re-exported: the former gap specification)
 
-#: Gap models (:mod:`crustsolve.response.pairing`); ``GapSpec`` is the former constructor.
-GAP_KINDS = pairing.names()
-
 
 @dataclass(frozen=True)
 class CurrentTerm:
