@@ -38,6 +38,7 @@ from .crust import build_fields, load_table, minimise_layer
 from .crust.composition import check_density
 from .errors import InputError, NotEnoughBandsError
 from .functional import get_functional
+from .functional.pairing import PAIRING_STATUS
 from .hydro import PRESCRIPTIONS, ClusterForHydro, epstein_baym, potential_flow_superfluid_density
 from .parallel import Layout, on_root, require_memory
 from .petsc_env import init_petsc, run_options
@@ -65,7 +66,7 @@ class Evaluation:
     index: int
     msd: float                 #: ⟨δr²⟩ used for the smearing (fm²)
     m_ion_c2_in: float         #: m_I* c² that gave ⟨δr²⟩ (MeV; nan for the rigid lattice)
-    levels: dict               #: {level: {"no_current"/"with_current": {...}}} (_level_masses)
+    levels: dict               #: {level: {"no_current"/"with_current": {...}}} (level_masses)
     m_ion_c2_out: float        #: m_I* c² of the driving level (MeV)
     convergence: dict          #: band margin, residual, smearing error, truncation fraction
     smeared: tuple             #: what the Debye–Waller factor was applied to
@@ -85,6 +86,9 @@ class MainJobResult:
     converged: bool
     msd: float
     seconds: float
+    #: What a re-analysis of the final band calculation needs besides its per-k data:
+    #: density (n̄_n, fm⁻³), b0 (MeV fm²), a (fm), ions_per_cell, n_n_free (fm⁻³), Z.
+    response_inputs: dict = None
 
     @property
     def hydro(self) -> dict:
@@ -112,6 +116,14 @@ def free_gas_levels_per_MeV(volume: float, n_free: float, b0: float = HBAR2_2MN)
     in the volume (fm³): dN/dε = V k_F/(4π² b0), k_F = (3π² n_free)^{1/3}."""
     k_f = (3.0 * math.pi**2 * max(n_free, 1e-8)) ** (1.0 / 3.0)
     return volume * k_f / (4.0 * math.pi**2 * b0)
+
+
+def layer_kmesh(cfg: MainJobConfig, a: float) -> KMesh:
+    """The k-mesh of a layer run on the cube of side ``a`` (fm): the layer fields are O_h
+    invariant by construction ("auto" = "Oh"), with time reversal."""
+    return KMesh.monkhorst_pack(cfg.kmesh.n, a, shift=cfg.kmesh.shift,
+                                symmetry="none" if cfg.kmesh.symmetry == "none" else "Oh",
+                                time_reversal=True)
 
 
 def number_of_bands(cfg: BandsConfig, n_neutrons_cell: float, npoints: int,
@@ -158,9 +170,11 @@ def _lattice_inputs(lf, msd: float, smear: str) -> LatticeInputs:
     names = SMEARED_FIELDS[smear]
     changes = {"U": dw(base.U)}
     if smear == "all":
-        # The pair field is not smeared here: the main job's gap model is a constant gap.
         changes["B"] = dw(base.B)
         coef, n_n = dw(coef), dw(n_n)
+        if base.Delta is not None:         # the LDA pair field moves with the clusters too
+            changes["Delta"] = dw(base.Delta)
+            names = names + ("Delta_n (pair field)",)
     prov = dict(base.provenance)
     prov["debye_waller"] = f"<dr^2> = {msd:.6g} fm^2 applied to {', '.join(names)}"
     return LatticeInputs(base.replace(provenance=prov, **changes),
@@ -171,14 +185,15 @@ def _lattice_inputs(lf, msd: float, smear: str) -> LatticeInputs:
 CURRENT_TAGS = {False: "no_current", True: "with_current"}
 
 
-def _level_masses(result, layer, ions_per_cell: int) -> dict:
-    """{level: {tag: masses and fractions}} against the free neutrons and all neutrons."""
+def level_masses(result, n_free: float, Z: float, ions_per_cell: int) -> dict:
+    """{level: {tag: masses and fractions}} against the free neutrons n_free (fm⁻³) of the
+    composition and all neutrons; Z protons per ion."""
     out = {}
     for name, lv in result.levels.items():
         out[name] = {}
         for cur in lv.variants:
-            em = effective_masses(result, name, current=cur, n_free=layer.n_n_free,
-                                  Z=layer.Z, ions_per_cell=ions_per_cell)
+            em = effective_masses(result, name, current=cur, n_free=n_free,
+                                  Z=Z, ions_per_cell=ions_per_cell)
             out[name][CURRENT_TAGS[cur]] = {
                 "n_s_fm3": em.n_s,
                 "truncation_estimate_fm3": result.truncation(name, cur),
@@ -192,9 +207,13 @@ def _level_masses(result, layer, ions_per_cell: int) -> dict:
 
 
 def _convergence(result) -> dict:
+    fs = result.gap_fermi_surface
     out = {"band_margin_MeV": result.band_margin, "max_residual": result.max_residual,
            "nbands": result.nb, "kpoints": result.nk, "full_mesh": result.nfull,
-           "truncation_fraction": result.truncation_fraction}
+           "truncation_fraction": result.truncation_fraction,
+           "gap_fermi_surface_mean_MeV": fs.get("mean_MeV", math.nan),
+           "gap_fermi_surface_spread_MeV": fs.get("spread_MeV", math.nan),
+           "gap_fermi_surface_sigma_MeV": fs.get("sigma_MeV", math.nan)}
     for name, lv in result.levels.items():
         out[f"{name}_smearing_error_fm3"] = lv.error
     return out
@@ -281,8 +300,9 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
     t0 = time.perf_counter()
     layer = _layer(cfg.layer)
     log.info(layer.summary())
+    gap = cfg.pairing.gap_model()
     lf = build_fields(layer, lattice=cfg.layer.lattice, points=cfg.grid.points,
-                      pairing=cfg.pairing.value)
+                      pairing="functional" if gap.name == "functional" else None)
     base = lf.fields
     b0 = get_functional(layer.functional).hbar2_2m_n
     ions = {"bcc": 2, "fcc": 4}[layer.lattice]
@@ -294,10 +314,7 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
              f"{cfg.grid.order}; {n_cell:.1f} neutrons per cube → {nb} bands per k "
              f"(margin {cfg.bands.margin:g} MeV above μ; {time.perf_counter() - t0:.1f} s)")
 
-    # the layer fields are O_h invariant by construction ("auto" = "oh")
-    kmesh = KMesh.monkhorst_pack(cfg.kmesh.n, base.a, shift=cfg.kmesh.shift,
-                                 symmetry="none" if cfg.kmesh.symmetry == "none" else "Oh",
-                                 time_reversal=True)
+    kmesh = layer_kmesh(cfg, base.a)
     mem = estimate_memory(base.n**3, nnz_per_row_for_order(cfg.grid.order), nb,
                           cfg.bands.solver, n_matrices=4)
     layout = Layout.create(comm, ngroups=cfg.kgroups, nk=kmesh.nk,
@@ -311,7 +328,11 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
     log.block("layout", {**layout.describe(), "memory": mem.describe(),
                          "k_points_irreducible": kmesh.nk,
                          "full_mesh": kmesh.nfull, "bands": nb, "solver": cfg.bands.solver})
-    gap = cfg.pairing.model()
+    if base.Delta is not None:
+        d = np.asarray(base.Delta)
+        log.info(f"neutron pair field of {layer.functional} (LDA, {cfg.pairing.model} model, "
+                 f"scale {gap.scale:g}): Delta_n from {d.min():.4g} to {d.max():.4g} MeV, "
+                 f"cell mean {d.mean():.4g} MeV; {PAIRING_STATUS}")
     evaluations = []
 
     nbands = [nb]          # grows if a band calculation ends below μ + margin
@@ -362,7 +383,7 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
             log.info(f"Debye–Waller smearing, <dr^2> = {msd:.4g} fm^2, applied to "
                      + ", ".join(inputs.smeared))
         result = band_calculation(i, inputs)
-        levels = _level_masses(result, layer, ions)
+        levels = level_masses(result, layer.n_n_free, layer.Z, ions)
         driving = levels[cfg.zeropoint.level]
         drive = driving[CURRENT_TAGS[cfg.zeropoint.current and CURRENT_TAGS[True] in driving]]
         m_out = drive["m_ion_star_c2_MeV"]
@@ -402,7 +423,9 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
 
     layout.free()
     out = MainJobResult(cfg, layer, tuple(evaluations), converged, msd,
-                        time.perf_counter() - t_start)
+                        time.perf_counter() - t_start,
+                        {"density": n_n_mean, "b0": b0, "a": base.a, "ions_per_cell": ions,
+                         "n_n_free": layer.n_n_free, "Z": layer.Z})
     write_main_results(cfg.output, out, comm, layout)
     return out
 
@@ -457,6 +480,12 @@ def write_main_results(path, res: MainJobResult, comm, layout) -> None:
             g.attrs["debye_waller_smeared"] = ", ".join(res.final.smeared) or "nothing (rigid lattice)"
             g.attrs["evaluations"] = json.dumps([_jsonable(e.__dict__) for e in res.evaluations])
             g.attrs["hydro"] = json.dumps(_jsonable(res.hydro))
+            g.attrs["response_inputs"] = json.dumps(_jsonable(res.response_inputs or {}))
+            g.attrs["final_kpoint_group"] = final or ""
+            conv = res.final.convergence
+            for q in ("mean", "spread"):
+                g.create_dataset(f"gap_fermi_surface_{q}",
+                                 data=conv[f"gap_fermi_surface_{q}_MeV"]).attrs["units"] = "MeV"
             for level, tags in res.final.levels.items():
                 for tag, m in tags.items():
                     for q, val, unit in (
@@ -522,6 +551,13 @@ def summary_text(res: MainJobResult) -> str:
                  "m_n* relative to the free neutrons; m_I* = (rho_bar - rho_n,s)/n_I, "
                  "m_I = (rho_bar - rho_n,f)/n_I; 'trunc.' = estimated change of n_s if all bands "
                  "were included")
+    c = fin.convergence
+    lines.append(f"pairing: {cfg.pairing.model} gap model ("
+                 + (f"Δ = {cfg.pairing.gap:g} MeV" if cfg.pairing.model == "constant"
+                    else f"LDA pair field of {lay.functional} x {cfg.pairing.scale:g}")
+                 + f"); Fermi-surface average of Δ_αk {_fmt(c['gap_fermi_surface_mean_MeV'])} "
+                 f"MeV, spread {_fmt(c['gap_fermi_surface_spread_MeV'])} MeV (Gaussian weight, "
+                 f"σ = {c['gap_fermi_surface_sigma_MeV']:g} MeV)")
     if cfg.zeropoint.enabled:
         lines.append(f"zero-point motion: <dr^2> = {res.msd:.4g} fm^2 after "
                      f"{len(res.evaluations) - 1} iteration(s), "

@@ -207,7 +207,7 @@ class RunConfig:
                                 "still overrides them)")
 
     def __post_init__(self):
-        gap = self.pairing.model()
+        gap = self.pairing.gap_model()
         if self.fields:
             r = self.response
             if (r.neutron_density is None) == (r.mu is None):
@@ -216,11 +216,19 @@ class RunConfig:
             if self.bands.nbands == 0 and r.neutron_density is None:
                 raise InputError("bands.nbands = 0 (automatic) needs response.neutron_density; "
                                  "give bands.nbands with response.mu")
+            if gap.name == "functional":
+                raise InputError("pairing.model = 'functional' needs a layer run (the pair field "
+                                 "is built from the layer's densities); for a fields file use "
+                                 "'profile' (its Delta(r)) or 'constant' with gap = ...")
         else:
-            if gap.name != "constant":
-                raise InputError(f"pairing.kind = {gap.name!r}: a layer run has no pair field "
-                                 "Δ(r) yet; use 'constant'")
-            check_range("pairing.value", gap.value, 0.0, 10.0, lo_open=True, unit="MeV")
+            if gap.name == "profile":
+                raise InputError("pairing.model = 'profile' reads Delta(r) from a fields file; a "
+                                 "layer run uses 'functional' (its functional's pair field) or "
+                                 "'constant' with gap = ...")
+            if gap.name == "constant":
+                check_range("pairing.gap", gap.gap, 0.0, 10.0, lo_open=True, unit="MeV")
+            else:
+                check_range("pairing.scale", gap.scale, 0.0, 10.0, lo_open=True)
             if self.zeropoint.level not in self.response.levels:
                 raise InputError(f"zeropoint.level = {self.zeropoint.level!r} is not among "
                                  f"response.levels ({', '.join(self.response.levels)})")
@@ -248,8 +256,8 @@ RENAMED = {
     "density": "response.neutron_density (fields files) or layer.density (layers)",
     "mu": "response.mu", "levels": "response.levels", "smearing": "response.smearing",
     "degeneracy_tol": "response.degeneracy_tol", "b0": "response.b0",
-    "gap": "[pairing] (kind, value, scale)",
-    "pairing.gap": "pairing.value",
+    "gap": "[pairing] (model, gap, scale)",
+    "pairing.kind": "pairing.model", "pairing.value": "pairing.gap (constant model)",
     "bands.buffer": "bands.margin (the energy in MeV the computed bands reach above μ)",
 }
 
@@ -301,6 +309,9 @@ def resolve_config(file_data: Optional[dict] = None,
     base = PRESETS[preset]
     if data.get("fields"):
         base = _drop(base, LAYER_ONLY)         # the fields file has its grid; no zero-point loop
+    # The gap model by kind of run: the functional's pair field for layers, the file's Δ(r)
+    # for fields files.
+    base = merge(base, {"pairing": {"model": "profile" if data.get("fields") else "functional"}})
     return from_dict(RunConfig, merge(base, data))
 
 
@@ -384,9 +395,12 @@ def schema_rows(cls=RunConfig, prefix: str = "") -> list:
             continue
         doc = f.metadata.get("doc", "")
         if not doc and cls is GapConfig:
-            doc = {"kind": "gap model (crustsolve.response.pairing)",
-                   "value": "constant model: the gap Δ (MeV)",
-                   "scale": "field model: factor on the fields' Δ(r)"}.get(f.name, "")
+            doc = {"model": "gap model (crustsolve.response.pairing): 'functional' (the "
+                            "layer functional's LDA pair field; default of layer runs), "
+                            "'profile' (the fields file's Delta(r); default of fields-file "
+                            "runs) or 'constant'",
+                   "gap": "constant model: the gap Δ (MeV)",
+                   "scale": "functional and profile models: factor on Δ(r)"}.get(f.name, "")
         rows.append((name, _type_text(tp), _default_text(f), doc))
     return rows
 

@@ -28,7 +28,7 @@ from ..parallel import OVERSUBSCRIBE_FLAG, abort_on_uncaught
 from ..petsc_env import PetscBuildError, init_petsc, parse_options, unused_options
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("info", "run", "scan", "core", "layer", "bands", "star")
+SUBCOMMANDS = ("info", "run", "reanalyse", "scan", "core", "layer", "bands", "star")
 
 
 def split_petsc_args(argv):

@@ -19,6 +19,7 @@ from ..crust.composition import check_density
 from ..crust.lattice_fields import build_fields, grid_points_for, write_layer_fields
 from ..errors import InputError, check_range
 from ..functional import get_functional
+from ..functional.pairing import functional_pairing
 from ..parallel import describe_os_error, on_root, require_memory
 from ..results import Output, identity_json, prepare_outputs, write_atomically
 from . import add_memory_argument, add_overwrite_argument, for_option
@@ -50,7 +51,9 @@ def register(subparsers):
     p.add_argument("--table", default=None, metavar="PATH",
                    help="28-column composition table (Pearson et al. 2018 format) instead of "
                         "the ETF minimisation")
-    p.add_argument("--gap", type=float, default=None, help="constant pairing field Δ_n in MeV")
+    p.add_argument("--gap", default=None, metavar="MeV|functional",
+                   help="neutron pair field Δ_n written with the fields: a constant in MeV, or "
+                        "'functional' for the functional's LDA pair field (BSk22/24/25/26)")
     p.add_argument("--out", default=None, help="field file to write (HDF5)")
     p.add_argument("--plot", default=None, metavar="PNG",
                    help="PNG of the density profiles and of U_n along [111]")
@@ -86,8 +89,14 @@ def _check_arguments(args) -> dict:
     if args.z is not None:
         check_range("--z", args.z, *_Z_RANGE)
     zs = _z_values(args.z_scan) if args.z_scan is not None else None
-    if args.gap is not None:
+    if args.gap is not None and args.gap != "functional":
+        try:
+            args.gap = float(args.gap)
+        except ValueError:
+            raise InputError(f"--gap {args.gap!r}: give a gap in MeV or 'functional'") from None
         check_range("--gap", args.gap, *_GAP_RANGE, unit="MeV")
+    if args.gap == "functional":
+        functional_pairing(args.functional)     # a clear error for functionals without one
     if args.points is not None:
         with for_option("--points"):
             grid_points_for(1.0, None, args.points)
@@ -134,7 +143,8 @@ def _plot(path, lf):
     n = lf.fields.n
     d = np.arange(n // 2 + 1)  # [111] from a site to the cube centre (bcc: next site)
     s = d * lf.fields.h * np.sqrt(3.0)
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    delta = lf.fields.Delta
+    fig, ax = plt.subplots(1, 2 if delta is None else 3, figsize=(10 if delta is None else 15, 4))
     ax[0].plot(r, layer.neutron.density(r), label="n_n")
     ax[0].plot(r, layer.proton.density(r), label="n_p")
     ax[0].set_xlabel("r [fm]")
@@ -143,6 +153,10 @@ def _plot(path, lf):
     ax[1].plot(s, lf.fields.U[d, d, d], "o-", ms=3)
     ax[1].set_xlabel("distance along [111] [fm]")
     ax[1].set_ylabel("U_n [MeV]")
+    if delta is not None:
+        ax[2].plot(s, np.asarray(delta)[d, d, d], "o-", ms=3, color="C2")
+        ax[2].set_xlabel("distance along [111] [fm]")
+        ax[2].set_ylabel(r"pair field $\Delta_n$ [MeV]")
     fig.suptitle(f"{layer.functional}, n̄ = {layer.nbar:g} fm$^{{-3}}$, Z = {layer.Z:g}, "
                  f"A = {layer.A:.1f}, {layer.lattice}")
     fig.tight_layout()

@@ -41,7 +41,10 @@ def register(subparsers):
     p.add_argument("--nbands", type=int, help="bands per k (0 = automatic, from --band-margin)")
     p.add_argument("--band-margin", type=float,
                    help="automatic band count: bands reach this many MeV above μ (default 8)")
-    p.add_argument("--gap", type=float, help="constant pairing gap Δ (MeV)")
+    p.add_argument("--gap", type=float,
+                   help="constant pairing gap Δ (MeV): sets [pairing] model = 'constant'")
+    p.add_argument("--gap-scale", type=float,
+                   help="factor on the pair field Δ(r) of the functional/profile gap models")
     p.add_argument("--no-zeropoint", action="store_true", help="rigid lattice only")
     p.add_argument("--no-hydro", action="store_true", help="skip the hydrodynamic comparison")
     p.add_argument("--kgroups", type=int, help="number of k-groups (default: automatic)")
@@ -73,7 +76,10 @@ def _overrides(args) -> dict:
     put("bands", "solver", args.solver)
     put("bands", "nbands", args.nbands)
     put("bands", "margin", args.band_margin)
-    put("pairing", "value", args.gap)
+    if args.gap is not None:
+        put("pairing", "model", "constant")
+    put("pairing", "gap", args.gap)
+    put("pairing", "scale", args.gap_scale)
     put(None, "kgroups", args.kgroups)
     put(None, "output", args.output)
     put(None, "plot", args.plot)

@@ -14,7 +14,8 @@ Recipe (``docs/physics/crust-composition.md``, "Periodic fields of a layer"):
    optionally spectral derivatives of the superposed n, J (FFT, :mod:`crustsolve.fft`).
    Then U_n (:func:`.skyrme_local.mean_field`), B_n = ħ²/2m⊕_n and the current couplings
    C₊, C₋ (I_n = −2C₊ j_n − 2C₋ j_p; zero in the static ground state, so I is not written).
-4. Local pairing field Δ_n(x): a constant, or an LDA callable gap(n_n, n_p) → MeV, or none.
+4. Local pairing field Δ_n(x): the functional's LDA pair field, a constant, an LDA callable
+   gap(n_n, n_p) → MeV, or none.
 
 The grid is the cube [0, a)³ with r = (i, j, k)·a/N and a cluster centred on the grid point
 (0, 0, 0); N must be even so the other sites ((a/2)(1,1,1) for bcc, face centres for fcc) are
@@ -36,6 +37,7 @@ from ..bands.fields import Fields
 from ..errors import InputError, check_choice, check_range
 from ..fft import FFT, wavevectors
 from ..functional import couplings, effective_mass_fields, get_functional
+from ..functional.pairing import PAIRING_STATUS, functional_pairing, lda_pair_field
 from .composition import LATTICE_SITES, Layer, radial_solution
 from .skyrme_local import mean_field
 
@@ -155,8 +157,9 @@ def build_fields(layer: Layer, *, lattice: Optional[str] = None, spacing: Option
     """Periodic U_n, B_n (and Δ_n) of ``layer`` on the conventional cube (module docstring).
 
     ``lattice`` defaults to ``layer.lattice``; grid by ``spacing`` (fm, default 1.0) or
-    ``points`` (even N). ``pairing``: None (no Δ), a constant gap in MeV, or a callable
-    ``gap(n_n, n_p)`` (arrays in fm⁻³ → MeV) evaluated locally (LDA).
+    ``points`` (even N). ``pairing``: None (no Δ), ``"functional"`` (the LDA pair field of
+    the functional, :func:`crustsolve.functional.pairing.lda_pair_field`), a constant gap in
+    MeV, or a callable ``gap(n_n, n_p)`` (arrays in fm⁻³ → MeV) evaluated locally (LDA).
     ``derivatives``: "analytic" (default; superposed radial derivatives, exact) or "spectral"
     (FFT derivatives of the superposed n and J via :mod:`crustsolve.fft`; converges
     spectrally with N, ~8 keV error of U_n at a/N = 1.3 fm for BSk24 at n̄ = 0.03).
@@ -212,7 +215,14 @@ def build_fields(layer: Layer, *, lattice: Optional[str] = None, spacing: Option
     c = couplings(p, n_n + n_p)
     Delta = None
     pair_desc = "none"
-    if pairing is not None:
+    if isinstance(pairing, str):
+        check_choice("pairing", pairing, ("functional",))
+        Delta = lda_pair_field(p, n_n, n_p)
+        pp = functional_pairing(p)
+        pair_desc = (f"LDA pair field of {p.name}: reference gaps {pp.neutron_matter.source}; "
+                     f"{pp.symmetric_matter.source}; cutoff {pp.eps_lambda:g} MeV; "
+                     f"{pp.reference}; {PAIRING_STATUS}")
+    elif pairing is not None:
         if callable(pairing):
             Delta = np.asarray(pairing(n_n, n_p), dtype=float) * np.ones_like(n_n)
             pair_desc = f"LDA gap function {getattr(pairing, '__name__', repr(pairing))}"

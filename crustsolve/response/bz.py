@@ -225,6 +225,25 @@ def _subset(kdata, threshold, tol):
     return out
 
 
+def fermi_surface_gap(energies, gaps, weights, mu: float, sigma: float) -> dict:
+    """Fermi-surface average of Δ_αk and its spread (MeV).
+
+    ⟨Δ⟩ = Σ_kα w_k g_αk Δ_αk / Σ_kα w_k g_αk with the Gaussian Fermi-surface weight
+    g = exp(−(ε_αk − μ)²/σ²) (the δ(ε − μ) of the normal level, smeared by σ); spread =
+    √(⟨Δ²⟩ − ⟨Δ⟩²). ``energies``, ``gaps``: (nk, nb) MeV; ``weights``: (nk,) BZ weights.
+    """
+    E = np.asarray(energies, dtype=float)
+    D = np.asarray(gaps, dtype=float)
+    g = np.asarray(weights, dtype=float)[:, None] * np.exp(-((E - mu) / sigma) ** 2)
+    total = g.sum()
+    if not total > 0:
+        return {"mean_MeV": math.nan, "spread_MeV": math.nan, "mu_MeV": mu, "sigma_MeV": sigma}
+    mean = float((g * D).sum() / total)
+    var = float((g * (D - mean) ** 2).sum() / total)
+    return {"mean_MeV": mean, "spread_MeV": math.sqrt(max(var, 0.0)), "mu_MeV": float(mu),
+            "sigma_MeV": float(sigma)}
+
+
 def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT_LEVELS,
              density: Optional[float] = None, mu: Optional[float] = None,
              smearing=(0.4, 0.3, 0.2), tol=K.DEFAULT_DEGENERACY_TOL, comm=None,
@@ -238,7 +257,9 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
     complete by construction); ``truncation``: estimate the band-truncation error of every
     level (a second evaluation on the bands below μ + f·margin).
     Returns {"levels": {name: LevelResult}, "band_margin": MeV, "nb", "nk", "nfull",
-    "max_residual", "top_band_min", "has_current"}.
+    "max_residual", "top_band_min", "has_current", "gap_fermi_surface"} (the last from
+    :func:`fermi_surface_gap` at the μ of the first BCS level, else of the first level, with
+    σ the largest smearing width).
     """
     levels = L.check_names("levels", levels)
     if (density is None) == (mu is None):
@@ -287,6 +308,12 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
                                 error=e.get("error", math.nan), truncation=tr[0],
                                 tensor_current=e.get("tensor_current"),
                                 truncation_current=tr[1], details=e["details"])
+    bcs = [n for n in out if L.get(n).number_equation == "bcs"]
+    mu_fs = out[(bcs or list(out))[0]].mu
+    weights = np.asarray(kmesh.weights, dtype=float)
+    _, D, _, _ = _gather_bands(kdata, nk, comm)     # padded bands have zero weight
+    gap_fs = fermi_surface_gap(E, D, weights, mu_fs, max(smearing, default=0.4))
     return {"levels": out, "band_margin": margin, "nb": E.shape[1], "nk": nk, "nfull": nfull,
             "max_residual": maxres, "top_band_min": top_min, "has_current": with_current,
-            "truncation_fraction": TRUNCATION_FRACTION if trunc else math.nan}
+            "truncation_fraction": TRUNCATION_FRACTION if trunc else math.nan,
+            "gap_fermi_surface": gap_fs}

@@ -43,7 +43,7 @@ def _mesh(fields, cfg):
     if sym == "auto":
         ops = oh_operations()
         err = field_symmetry_error(fields, ops)            # U and B
-        for f in cfg.pairing.model().symmetry_fields(fields):
+        for f in cfg.pairing.gap_model().symmetry_fields(fields):
             # The gap's fields must be O_h invariant too (field_symmetry_error checks U, B only).
             err = max(err, field_symmetry_error(
                 fields.replace(U=f, B=np.ones_like(fields.B)), ops))
@@ -82,7 +82,7 @@ def run_config(config, comm, log):
     log.block("response layout", {**layout.describe(), "k_points": kmesh.nk,
                                   "full_mesh": kmesh.nfull, "symmetry": kmesh.symmetry,
                                   "bands": nev})
-    gap = config.pairing.model()
+    gap = config.pairing.gap_model()
     current = (None if config.current.cnn is None
                else CurrentTerm(config.current.cnn, config.current.nn))
     r = config.response

@@ -2,7 +2,7 @@
 
 A gap model is a frozen dataclass (a subclass of :class:`GapModel`) whose fields are its
 parameters (declared with :func:`parameter`: default, unit, allowed range, meaning), with a
-``name`` (the run-file ``[pairing] kind``), a ``description`` (provenance), :meth:`GapModel.check`
+``name`` (the run-file ``[pairing] model``), a ``description`` (provenance), :meth:`GapModel.check`
 (validates the fields the model reads), :meth:`GapModel.symmetry_fields` (the scalar fields
 Δ depends on: a symmetry-reduced k-mesh needs them invariant) and :meth:`GapModel.prepare`,
 which returns the per-k evaluator: ``band_gaps(energies, project, tol)`` gives the per-band
@@ -14,20 +14,21 @@ unitary rotations inside degenerate clusters that the other matrix elements must
 Registered models (``docs/physics/crust-superfluidity.md``, "Levels of theory (constant or
 band-diagonal gap Δ_αk)"):
 
-* ``constant``: Δ_αk = ``value`` (MeV) for every band and k (the constant-gap BCS levels of
+* ``constant``: Δ_αk = ``gap`` (MeV) for every band and k (the constant-gap BCS levels of
   Carter, Chamel & Haensel, Nucl. Phys. A759, 441 (2005));
-* ``field``: Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r × ``scale``, the band-diagonal matrix element of
+* ``profile``: Δ_αk = ∫_cell |φ_αk|² Δ(r) d³r × ``scale``, the band-diagonal matrix element of
   the pair field Δ(r) of the field file, diagonalised inside each degenerate cluster (BCS
-  pairs the states that diagonalise Δ̂ there; :func:`rotate_degenerate`).
+  pairs the states that diagonalise Δ̂ there; :func:`rotate_degenerate`);
+* ``functional``: the same with the LDA pair field of the layer's functional
+  (:func:`crustsolve.functional.pairing.lda_pair_field`), which a layer run puts into its
+  fields (the default of layer runs).
 
 **What a new gap model touches.** This module only (plus its tests): subclass
 :class:`GapModel` with its parameters and ``prepare``, and add it to :data:`REGISTRY`. The
 run-file schema (:data:`GapConfig`, the ``[pairing]`` table of
-:class:`crustsolve.runfile.RunConfig`: ``kind`` plus every registered parameter), its
+:class:`crustsolve.runfile.RunConfig`: ``model`` plus every registered parameter), its
 validation, the provenance (``SuperfluidResult.gap``), the k-mesh symmetry check and
-:func:`crustsolve.response.superfluid.superfluid_density` go through the registry. (Layer
-runs accept the constant gap only, until the layer fields carry a pair field Δ(r):
-:class:`crustsolve.runfile.RunConfig` says so.)
+:func:`crustsolve.response.superfluid.superfluid_density` go through the registry.
 
 Units: MeV for gaps; a parameter's unit is in its declaration.
 """
@@ -74,7 +75,7 @@ class GapModel:
                 unit=m["unit"] or None))
 
     def describe(self) -> dict:
-        """Provenance: {"kind": name, parameter_unit: value, ...}."""
+        """Provenance: {"model": name, parameter_unit: value, ...}."""
         raise NotImplementedError
 
     def check(self, fields) -> None:
@@ -166,30 +167,31 @@ class ConstantGap(GapModel):
 
     name: ClassVar[str] = "constant"
     description: ClassVar[str] = "constant gap Δ (MeV) for every band and k"
-    value: float = parameter(1.0, "MeV", "the gap Δ", lo=0.0)
+    gap: float = parameter(1.0, "MeV", "the gap Δ", lo=0.0)
 
     def describe(self) -> dict:
-        return {"kind": self.name, "value_MeV": self.value}
+        return {"model": self.name, "gap_MeV": self.gap}
 
     def prepare(self, hamiltonian, k0):
-        return UniformGaps(self.value)
+        return UniformGaps(self.gap)
 
 
 @dataclasses.dataclass(frozen=True)
-class FieldGap(GapModel):
+class ProfileGap(GapModel):
     """Δ_αk = ⟨αk|Δ(r)|αk⟩ × scale, Δ(r) the (real) pair field of the fields."""
 
-    name: ClassVar[str] = "field"
+    name: ClassVar[str] = "profile"
     description: ClassVar[str] = ("band-diagonal matrix element of the fields' pair field "
                                   "Δ(r), times scale, diagonalised in degenerate clusters")
     scale: float = parameter(1.0, "", "factor multiplying Δ(r)")
 
     def describe(self) -> dict:
-        return {"kind": self.name, "scale": self.scale}
+        return {"model": self.name, "scale": self.scale}
 
     def check(self, fields) -> None:
         if fields.Delta is None:
-            raise InputError("gap kind 'field' needs a pairing field Delta in the fields")
+            raise InputError(f"pairing.model = {self.name!r} needs a pair field Delta(r) in the "
+                             "fields; use model = 'constant' with gap = ... for fields without one")
         dre = np.real(fields.Delta)
         if np.max(np.abs(np.imag(fields.Delta)), initial=0.0) > 1e-12 * max(1.0, np.abs(dre).max()):
             raise InputError("the pairing field Delta(r) must be real (gauge its phase away)")
@@ -206,8 +208,22 @@ class FieldGap(GapModel):
             A0.destroy()
 
 
-#: The gap models by name (the run-file ``[pairing] kind``).
-REGISTRY: Mapping[str, type] = MappingProxyType({m.name: m for m in (ConstantGap, FieldGap)})
+@dataclasses.dataclass(frozen=True)
+class FunctionalGap(ProfileGap):
+    """Δ_αk = ⟨αk|Δ_n(r)|αk⟩ × scale with the LDA pair field Δ_n(r) of the layer's functional
+    (a layer run builds it into the fields: :func:`crustsolve.functional.pairing.lda_pair_field`)."""
+
+    name: ClassVar[str] = "functional"
+    description: ClassVar[str] = ("band-diagonal matrix element of the functional's LDA pair "
+                                  "field Δ_n(r), times scale (layer runs)")
+
+
+#: The former name of :class:`ProfileGap`.
+FieldGap = ProfileGap
+
+#: The gap models by name (the run-file ``[pairing] model``).
+REGISTRY: Mapping[str, type] = MappingProxyType(
+    {m.name: m for m in (FunctionalGap, ConstantGap, ProfileGap)})
 
 
 def registry() -> Mapping[str, type]:
@@ -220,7 +236,7 @@ def names() -> tuple:
     return tuple(registry())
 
 
-def model_class(kind, key: str = "pairing.kind") -> type:
+def model_class(kind, key: str = "pairing.model") -> type:
     """The registered model class called ``kind``; else an InputError naming the key, the
     value and the allowed names."""
     reg = registry()
@@ -242,9 +258,10 @@ def make(kind: str = "constant", **params) -> GapModel:
 
 def GapSpec(kind: str = "constant", value: float = 1.0, scale: float = 1.0) -> GapModel:
     """The former gap specification, kept as a thin alias: ``GapSpec("constant", Δ)`` or
-    ``GapSpec("field", scale=s)``; each model takes the arguments it has."""
-    cls = model_class(kind)
-    given = {"value": value, "scale": scale}
+    ``GapSpec("field", scale=s)`` ("field" is the former name of "profile"); each model takes
+    the arguments it has."""
+    cls = model_class("profile" if kind == "field" else kind)
+    given = {"gap": value, "scale": scale}
     return cls(**{f.name: given[f.name] for f in parameters(cls) if f.name in given})
 
 
@@ -260,8 +277,8 @@ def as_model(gap) -> GapModel:
 
 def config_class(reg: Optional[Mapping[str, type]] = None) -> type:
     """The run-file schema of ``[pairing]`` for the models of ``reg`` (default: the registry):
-    ``kind`` plus every model's parameters with their defaults. A parameter of another model
-    than ``kind`` must keep its default. ``.model()`` builds the model."""
+    ``model`` plus every model's parameters with their defaults. A parameter of another model
+    than ``model`` must keep its default. ``.gap_model()`` builds the model."""
     reg = registry() if reg is None else reg
     fields, seen = [], {}
     for cls in reg.values():
@@ -275,26 +292,26 @@ def config_class(reg: Optional[Mapping[str, type]] = None) -> type:
             fields.append((f.name, float, dataclasses.field(default=f.default)))
 
     def post_init(self):
-        cls = reg.get(self.kind)
+        cls = reg.get(self.model)
         if cls is None:
-            raise InputError(f"unknown gap model {self.kind!r} in pairing.kind; allowed: "
+            raise InputError(f"unknown gap model {self.model!r} in pairing.model; allowed: "
                              f"{', '.join(reg)}")
         own = {f.name for f in parameters(cls)}
         for name, (default, unit) in seen.items():
             if name not in own and getattr(self, name) != default:
-                raise InputError(f"pairing.{name} does not apply to gap kind {self.kind!r} (its "
-                                 f"parameters: {', '.join(sorted(own)) or 'none'})")
-        self.model()                                    # validates the parameters
+                raise InputError(f"pairing.{name} does not apply to gap model {self.model!r} "
+                                 f"(its parameters: {', '.join(sorted(own)) or 'none'})")
+        self.gap_model()                                # validates the parameters
 
-    def model(self) -> GapModel:
-        cls = reg[self.kind]
+    def gap_model(self) -> GapModel:
+        cls = reg[self.model]
         return cls(**{f.name: getattr(self, f.name) for f in parameters(cls)})
 
     return dataclasses.make_dataclass(
-        "GapConfig", [("kind", str, dataclasses.field(default="constant"))] + fields,
+        "GapConfig", [("model", str, dataclasses.field(default=next(iter(reg))))] + fields,
         frozen=True, namespace={
-            "__post_init__": post_init, "model": model, "__module__": __name__,
-            "__doc__": "[pairing] kind = one of the registered gap models, and its parameters "
+            "__post_init__": post_init, "gap_model": gap_model, "__module__": __name__,
+            "__doc__": "[pairing] model = one of the registered gap models, and its parameters "
                        "(crustsolve.response.pairing)."})
 
 

@@ -87,7 +87,8 @@ class SuperfluidResult:
     (MeV fm²). nb, nk, nfull : bands per k, k-points computed, full-mesh size. mesh : mesh
     description. gap : gap model. smearing : MeV. band_margin : min_k ε_top − max μ (MeV).
     max_residual : largest eigen-residual. truncation_fraction : f of the band-truncation
-    estimate (NaN if not computed).
+    estimate (NaN if not computed). gap_fermi_surface : Fermi-surface average of Δ_αk and
+    its spread (:func:`crustsolve.response.bz.fermi_surface_gap`).
     """
 
     levels: Mapping
@@ -106,6 +107,7 @@ class SuperfluidResult:
     max_residual: float
     truncation_fraction: float = float("nan")
     layout: Mapping = field(default_factory=dict)
+    gap_fermi_surface: Mapping = field(default_factory=dict)
 
     def _level(self, level):
         if level not in self.levels:
@@ -190,7 +192,6 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
 
     sweep = KSweep(kmesh.points, layout, weights=kmesh.weights, checkpoint=checkpoint,
                    decode=KPointData.from_arrays, resume=resume, share="leaders")
-    nk = sweep.nk
 
     def step(point, solve):
         A = hamiltonian.matrix(point.k)
@@ -213,9 +214,21 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
     if missing:     # decided on every rank: only group leaders hold k-point data
         raise InputError("the checkpoint was written without the current-field vertex; "
                          "resume with the same current-term settings")
-    out = bz.evaluate(kdata, kmesh, volume=fields.a**3, b0=b0, levels=levels, density=density,
-                      mu=mu, smearing=smearing, tol=degeneracy_tol, comm=world,
-                      truncation=truncation)
+    return result_from_kpoints(kdata, kmesh, volume=fields.a**3, b0=b0, levels=levels,
+                               density=density, mu=mu, smearing=smearing, tol=degeneracy_tol,
+                               comm=world, truncation=truncation, gap=gap.describe(),
+                               layout=layout.describe())
+
+
+def result_from_kpoints(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, tol, comm,
+                        truncation, gap, layout) -> SuperfluidResult:
+    """Every level from per-k ingredients already computed (this rank's
+    :class:`KPointData`; collective on ``comm``): the last step of
+    :func:`superfluid_density`, and all of a re-analysis of a results file. ``gap`` and
+    ``layout`` are provenance dicts."""
+    nk = int(len(kmesh.weights))
+    out = bz.evaluate(kdata, kmesh, volume=volume, b0=b0, levels=levels, density=density,
+                      mu=mu, smearing=smearing, tol=tol, comm=comm, truncation=truncation)
     mesh = {"n": int(getattr(kmesh, "n", 0)), "shift": bool(getattr(kmesh, "shift", False)),
             "symmetry": str(getattr(kmesh, "symmetry", "none")),
             "time_reversal": bool(getattr(kmesh, "time_reversal", False)),
@@ -223,8 +236,8 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
     return SuperfluidResult(
         levels=out["levels"], has_current=bool(out["has_current"]),
         density=None if density is None else float(density),
-        mu_fixed=None if mu is None else float(mu), volume=fields.a**3, b0=b0, nb=out["nb"],
-        nk=nk, nfull=out["nfull"], mesh=mesh, gap=gap.describe(),
+        mu_fixed=None if mu is None else float(mu), volume=volume, b0=b0, nb=out["nb"],
+        nk=nk, nfull=out["nfull"], mesh=mesh, gap=dict(gap),
         smearing=tuple(float(s) for s in smearing), band_margin=out["band_margin"],
         max_residual=out["max_residual"], truncation_fraction=out["truncation_fraction"],
-        layout=layout.describe())
+        layout=dict(layout), gap_fermi_surface=out["gap_fermi_surface"])

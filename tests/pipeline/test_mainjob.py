@@ -14,7 +14,7 @@ from crustsolve.runfile import PRESETS, BandsConfig, resolve_config
 #: The coarse grid compresses the spectrum, so many bands are needed to pass μ by 2 MeV.
 TINY = {"layer": {"density": 0.001}, "grid": {"points": 12, "order": 4}, "bands": {"nbands": 1250},
         "kmesh": {"n": 1, "shift": False}, "zeropoint": {"max_iter": 2, "rtol": 1e-3},
-        "plot": "", "kpoint_data": "all"}
+        "plot": "", "kpoint_data": "all", "pairing": {"model": "constant", "gap": 1.0}}
 
 
 def test_presets_and_overrides():
@@ -32,9 +32,12 @@ def test_presets_and_overrides():
     ({"layer": {"density": -0.03}}, r"layer.density = -0.03 fm\^-3 is outside the allowed range"),
     ({"grid": {"points": 13}}, r"grid.points = 13 must be an even number"),
     ({"preset": "fast"}, r"preset = 'fast' is not one of"),
-    ({"pairing": {"value": 0}}, r"pairing.value = 0.0 MeV is outside the allowed range"),
-    ({"pairing": {"gap": 1.0}}, r"pairing.gap is no longer a run-file key: use pairing.value"),
-    ({"pairing": {"kind": "field"}}, r"pairing.kind = 'field': a layer run has no pair field"),
+    ({"pairing": {"model": "constant", "gap": 0}},
+     r"pairing.gap = 0.0 MeV is outside the allowed range"),
+    ({"pairing": {"value": 1.0}}, r"pairing.value is no longer a run-file key: use pairing.gap"),
+    ({"pairing": {"model": "profile"}}, r"pairing.model = 'profile' reads Delta\(r\) from a "
+                                        r"fields file"),
+    ({"pairing": {"scale": 0}}, r"pairing.scale = 0.0 is outside the allowed range"),
     ({"nev": 60}, r"nev is no longer a run-file key: use bands.nbands"),
     ({"kmesh": 4}, r"kmesh is no longer a run-file key: use \[kmesh\] n"),
     ({"gap": {"value": 1.0}}, r"gap is no longer a run-file key: use \[pairing\]"),

@@ -27,7 +27,7 @@ def test_every_key_is_documented():
     undocumented = [name for name, _, _, doc in rows if not doc]
     assert undocumented == []
     # a key in every table of the schema, nested ones expanded
-    assert {"layer.density", "bands.margin", "kmesh.symmetry", "pairing.value",
+    assert {"layer.density", "bands.margin", "kmesh.symmetry", "pairing.gap", "pairing.model",
             "response.levels", "zeropoint.level", "current.cnn", "masses.Z",
             "kpoint_data"} <= {name for name, *_ in rows}
 
@@ -37,7 +37,7 @@ def test_every_key_is_documented():
     {"preset": "standard", "layer": {"density": 0.05, "Z": 50.0},
      "response": {"levels": ["normal", "form_b"]}, "petsc": {"eps_tol": "1e-9"}},
     {"fields": "f.h5", "grid": {"order": 4}, "bands": {"nbands": 60},
-     "kmesh": {"n": 3, "symmetry": "none"}, "pairing": {"kind": "field", "scale": 0.5},
+     "kmesh": {"n": 3, "symmetry": "none"}, "pairing": {"model": "profile", "scale": 0.5},
      "response": {"mu": 5.0, "smearing": [3.0, 2.0]}, "current": {"cnn": -3.0, "nn": 0.01},
      "masses": {"n_free_profile": 0.008}},
 ])

@@ -42,7 +42,8 @@ shift = true
 neutron_density = 0.01
 smearing = [3.0, 2.5, 2.0]
 [pairing]
-value = 1.0
+model = "constant"
+gap = 1.0
 [current]
 cnn = -3.0
 nn = 0.01

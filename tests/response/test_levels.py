@@ -170,7 +170,7 @@ def test_every_default_level_in_the_main_job_outputs(fake_registry, tmp_path, mo
     res = _superfluid_result(_evaluate(pw_basis, pw_kdata, L.default_names()))
     layer = SimpleNamespace(nbar=0.02, Z=40.0, A=300.0, n_n_free=0.008, functional="BSk24",
                             lattice="bcc", summary=lambda: "test layer")
-    levels = mainjob._level_masses(res, layer, 2)
+    levels = mainjob.level_masses(res, layer.n_n_free, layer.Z, 2)
     ev = mainjob.Evaluation(0, 0.0, math.nan, levels,
                             levels[FAKE]["with_current"]["m_ion_star_c2_MeV"],
                             mainjob._convergence(res), (), {}, 0.0)

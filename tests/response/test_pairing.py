@@ -26,7 +26,7 @@ class DoubledGap(pairing.GapModel):
     half: float = pairing.parameter(0.5, "MeV", "half the gap", lo=0.0)
 
     def describe(self):
-        return {"kind": self.name, "half_MeV": self.half}
+        return {"model": self.name, "half_MeV": self.half}
 
     def prepare(self, hamiltonian, k0):
         return pairing.UniformGaps(2.0 * self.half)
@@ -44,55 +44,66 @@ def test_registry_entries():
     for name, cls in pairing.registry().items():
         assert cls.name == name and cls.description
         model = cls()                                  # every parameter has a default
-        assert model.describe()["kind"] == name
+        assert model.describe()["model"] == name
         for f in pairing.parameters(cls):
             assert f.metadata["description"]
 
 
 def test_unknown_gap_model_names_the_key_value_and_allowed():
     allowed = re.escape(", ".join(pairing.names()))
-    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in pairing.kind; allowed: {allowed}$"):
+    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in pairing.model; allowed: {allowed}$"):
         pairing.make("bcs")
-    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in pairing.kind; allowed: {allowed}$"):
+    with pytest.raises(InputError, match=f"unknown gap model 'bcs' in pairing.model; allowed: {allowed}$"):
         pairing.GapSpec("bcs")
     from crustsolve.runfile import resolve_config
 
-    with pytest.raises(ConfigError, match=rf"\[pairing\] unknown gap model 'bcs' in pairing.kind; "
+    with pytest.raises(ConfigError, match=rf"\[pairing\] unknown gap model 'bcs' in pairing.model; "
                                           rf"allowed: {allowed}$"):
         resolve_config({"fields": "x.h5", "response": {"neutron_density": 0.01},
-                        "pairing": {"kind": "bcs"}})
+                        "pairing": {"model": "bcs"}})
 
 
 def test_parameters_are_validated():
-    with pytest.raises(InputError, match=r"pairing.value = -1.0 MeV is outside the allowed range"):
+    with pytest.raises(InputError, match=r"pairing.gap = -1.0 MeV is outside the allowed range"):
         pairing.ConstantGap(-1.0)
-    with pytest.raises(InputError, match=r"pairing.value must be a number, got True"):
+    with pytest.raises(InputError, match=r"pairing.gap must be a number, got True"):
         pairing.ConstantGap(True)
     with pytest.raises(InputError, match=r"gap model 'constant' has no parameter\(s\) scale; "
-                                         r"its parameters: value"):
+                                         r"its parameters: gap"):
         pairing.make("constant", scale=2.0)
     from crustsolve.runfile import resolve_config
 
     base = {"fields": "x.h5", "response": {"neutron_density": 0.01}}
-    with pytest.raises(ConfigError, match=r"pairing.value does not apply to gap kind 'field' "
+    with pytest.raises(ConfigError, match=r"pairing.gap does not apply to gap model 'profile' "
                                           r"\(its parameters: scale\)"):
-        resolve_config({**base, "pairing": {"kind": "field", "value": 2.0}})
-    with pytest.raises(ConfigError, match=r"pairing.value = -0.5 MeV is outside"):
-        resolve_config({**base, "pairing": {"value": -0.5}})
+        resolve_config({**base, "pairing": {"model": "profile", "gap": 2.0}})
+    with pytest.raises(ConfigError, match=r"pairing.gap = -0.5 MeV is outside"):
+        resolve_config({**base, "pairing": {"model": "constant", "gap": -0.5}})
+    with pytest.raises(ConfigError, match=r"pairing.kind is no longer a run-file key: use "
+                                          r"pairing.model"):
+        resolve_config({**base, "pairing": {"kind": "constant"}})
+    with pytest.raises(ConfigError, match=r"pairing.model = 'functional' needs a layer run"):
+        resolve_config({**base, "pairing": {"model": "functional"}})
+    with pytest.raises(ConfigError, match=r"pairing.model = 'profile' reads Delta\(r\) from a "
+                                          r"fields file"):
+        resolve_config({"pairing": {"model": "profile"}})
+    # the default gap model by kind of run
+    assert resolve_config(base).pairing.model == "profile"
+    assert resolve_config({}).pairing.model == "functional"
     with pytest.raises(ConfigError, match=r"unknown key\(s\) 'width' in \[pairing\]"):
         resolve_config({**base, "pairing": {"width": 2.0}})
-    cfg = resolve_config({**base, "pairing": {"kind": "field", "scale": 0.5}})
-    assert isinstance(cfg.pairing.model(), pairing.FieldGap)
-    assert cfg.pairing.model().scale == pytest.approx(0.5, rel=1e-15)
+    cfg = resolve_config({**base, "pairing": {"model": "profile", "scale": 0.5}})
+    assert isinstance(cfg.pairing.gap_model(), pairing.ProfileGap)
+    assert cfg.pairing.gap_model().scale == pytest.approx(0.5, rel=1e-15)
 
 
 def test_gapspec_alias_and_provenance():
     c = pairing.GapSpec("constant", 1.2)
     assert isinstance(c, pairing.ConstantGap)
-    assert c.describe() == {"kind": "constant", "value_MeV": pytest.approx(1.2, rel=1e-15)}
-    f = pairing.GapSpec("field", scale=0.7)
-    assert isinstance(f, pairing.FieldGap)
-    assert f.describe() == {"kind": "field", "scale": pytest.approx(0.7, rel=1e-15)}
+    assert c.describe() == {"model": "constant", "gap_MeV": pytest.approx(1.2, rel=1e-15)}
+    f = pairing.GapSpec("field", scale=0.7)             # "field": the former name of "profile"
+    assert isinstance(f, pairing.ProfileGap)
+    assert f.describe() == {"model": "profile", "scale": pytest.approx(0.7, rel=1e-15)}
     assert isinstance(pairing.as_model(0.8), pairing.ConstantGap)
     with pytest.raises(InputError, match=r"gap must be a gap model .* or a number \(MeV\), "
                                          r"got 'big'"):
@@ -118,13 +129,13 @@ def test_per_k_gaps_of_the_models():
 
 def test_fake_model_in_the_run_file_schema(fake_registry):
     cfg_cls = pairing.config_class()                          # schema of the patched registry
-    cfg = from_dict(cfg_cls, {"kind": "doubled", "half": 0.6}, prefix="pairing")
-    model = cfg.model()
+    cfg = from_dict(cfg_cls, {"model": "doubled", "half": 0.6}, prefix="pairing")
+    model = cfg.gap_model()
     assert isinstance(model, DoubledGap) and model.half == pytest.approx(0.6, rel=1e-15)
-    with pytest.raises(ConfigError, match=r"pairing.half does not apply to gap kind 'constant'"):
-        from_dict(cfg_cls, {"kind": "constant", "half": 0.6}, prefix="pairing")
+    with pytest.raises(ConfigError, match=r"pairing.half does not apply to gap model 'constant'"):
+        from_dict(cfg_cls, {"model": "constant", "half": 0.6}, prefix="pairing")
     assert pairing.make("doubled", half=0.3).describe() == {
-        "kind": "doubled", "half_MeV": pytest.approx(0.3, rel=1e-15)}
+        "model": "doubled", "half_MeV": pytest.approx(0.3, rel=1e-15)}
 
 
 @pytest.mark.mpi
@@ -137,6 +148,6 @@ def test_fake_model_flows_through_superfluid_density(fake_registry, cosine_field
     kw = dict(density=0.01, levels=("intraband", "form_b"), nev=60)
     fake = solve(cosine_fields(-3.0), km, gap=pairing.make("doubled", half=0.6), **kw)
     ref = solve(cosine_fields(-3.0), km, gap=pairing.GapSpec("constant", 1.2), **kw)
-    assert fake.gap == {"kind": "doubled", "half_MeV": pytest.approx(0.6, rel=1e-15)}
+    assert fake.gap == {"model": "doubled", "half_MeV": pytest.approx(0.6, rel=1e-15)}
     for lv in kw["levels"]:
         np.testing.assert_allclose(fake.tensor(lv), ref.tensor(lv), rtol=1e-14, atol=0)
