@@ -169,7 +169,7 @@ def _level_sums(kdata, ops, regs, sols, tol, with_current, comm, ctx):
         for cur in _variants(with_current):
             terms = L.KPointTerms(kd.energies, kd.gap, kd.velocity, kd.d2h,
                                   kd.flow_velocity() if cur else None,
-                                  kd.flow_d2h() if cur else None, tol)
+                                  kd.flow_d2h() if cur else None, tol, kd.gap_gradient)
             for lv in regs:
                 if cur in lv.variants(with_current):
                     acc[(lv.name, cur)] += _star_sum(

@@ -44,8 +44,10 @@ basis-invariant cluster average of :func:`cluster_products`):
   BZ integral of a total k-derivative); they share no intermediate quantity, so their
   agreement is a check.
 
-For a constant gap the integration by parts behind the velocity-only form is exact. With a
-state-dependent Δ_αk it drops the term −ξΔ ∇_kΔ·∇_kε/E³ (∇_kΔ_αk is not computed).
+For a constant gap the integration by parts behind the velocity-only form is exact. A
+state-dependent Δ_αk adds −ξΔ ∇_kΔ·∇_kε/E³ (:func:`gap_gradient_integrand`, with
+∇_kΔ_αk from first-order perturbation theory of the band-diagonal gap, computed by the band
+engine), which the intraband level and Form B include.
 
 The BCS number equation of all BCS levels is n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α)
 (1 − ξ/E = 2v² contains the spin factor). Spin factors and signs are checked against an
@@ -256,6 +258,40 @@ def intraband_integrand(eps, gap, mu, vprod):
     level's current variant).
     """
     return np.einsum("a,aij->ij", intraband_weight(eps, gap, mu), vprod)
+
+
+def gap_gradient_integrand(eps, gap, mu, dgap, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL):
+    """−Σ_α (ξ_αΔ_α/E_α³) ½(∂_iΔ_α ∂_jε_α + ∂_iε_α ∂_jΔ_α) (MeV fm²), (D, D).
+
+    The part of the intraband form that a k-dependent gap adds: integrating the curvature
+    form Σ (1 − ξ/E) ∂_i∂_jε by parts gives Σ ∂_i(ξ/E) ∂_jε with
+    ∂(ξ/E) = (Δ²/E³) ∂ξ − (ξΔ/E³) ∂Δ; the first term is :func:`intraband_integrand`, this
+    is the second (symmetrised; the BZ integral of the antisymmetric part vanishes).
+    ``dgap`` (D, nb) = ∇_kΔ_αk (MeV fm); ∂ε_α = Re ħv2_αα (the current-corrected vertex
+    in the current variant, as in the other factor of :func:`cluster_products`).
+    """
+    eps, vel, gap = check_kdata(eps, vel, None, gap)
+    gap = np.asarray(gap, dtype=float)
+    v2 = _second(vel, vel2)
+    xi, E, _ = quasiparticle(eps, gap, mu)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(E > 0, xi * gap / np.where(E > 0, E, 1.0) ** 3, 0.0)
+    de = np.real(np.einsum("iaa->ia", v2))
+    dgap = np.array(dgap, dtype=float)
+    # Inside a subspace of equal ε and equal Δ the basis is arbitrary: there the band-wise
+    # ∂Δ and ∂ε are replaced by their subspace means (traces, basis invariant).
+    lab = degenerate_clusters(eps, tol)
+    for start, stop in cluster_bounds(lab):
+        if stop - start < 2:
+            continue
+        sub = degenerate_clusters(gap[start:stop], tol)
+        for s0, s1 in cluster_bounds(sub):
+            if s1 - s0 > 1:
+                sl = slice(start + s0, start + s1)
+                dgap[:, sl] = dgap[:, sl].mean(axis=1, keepdims=True)
+                de[:, sl] = de[:, sl].mean(axis=1, keepdims=True)
+    t = np.einsum("a,ia,ja->ij", w, dgap, de)
+    return -0.5 * (t + t.T)
 
 
 def intraband_curvature_integrand(eps, gap, mu, hess):

@@ -91,7 +91,7 @@ class KPointTerms:
     energies (nb,) MeV, gap (nb,) MeV, velocity (3, nb, nb) MeV fm, d2h (3, 3, nb) MeV fm²
     (:class:`~crustsolve.response.matrix_elements.KPointData`); velocity2/d2h2: the
     current-corrected vertex of the current variant, None otherwise; tol: degeneracy
-    tolerance (MeV). ``vprod`` (cluster products of the velocities) is computed once and
+    tolerance (MeV); gap_gradient (3, nb) MeV fm: ∇_kΔ_αk of a k-dependent gap, or None. ``vprod`` (cluster products of the velocities) is computed once and
     shared by the levels that need it.
     """
 
@@ -102,6 +102,7 @@ class KPointTerms:
     velocity2: Optional[np.ndarray]
     d2h2: Optional[np.ndarray]
     tol: float
+    gap_gradient: Optional[np.ndarray] = None
 
     @cached_property
     def vprod(self) -> np.ndarray:
@@ -301,8 +302,16 @@ def _tetrahedron_evaluate(ctx: Context, sol: Solution) -> dict:
 
 
 # BCS levels ---------------------------------------------------------------------------------
+def _gap_gradient_term(terms: KPointTerms, mu: float):
+    if terms.gap_gradient is None:
+        return 0.0
+    return K.gap_gradient_integrand(terms.energies, terms.gap, mu, terms.gap_gradient,
+                                    terms.velocity, terms.velocity2, terms.tol)
+
+
 def _intraband_integrand(terms: KPointTerms, sol: Solution, ctx) -> np.ndarray:
-    return K.intraband_integrand(terms.energies, terms.gap, sol.mu, terms.vprod)
+    return (K.intraband_integrand(terms.energies, terms.gap, sol.mu, terms.vprod)
+            + _gap_gradient_term(terms, sol.mu))
 
 
 def _form_a_integrand(terms: KPointTerms, sol: Solution, ctx) -> np.ndarray:
@@ -322,7 +331,7 @@ def _form_a_finish(t, t_current, sol, ctx) -> dict:
 def _form_b_integrand(terms: KPointTerms, sol: Solution, ctx) -> np.ndarray:
     intra, inter = K.form_b_integrand(terms.energies, terms.gap, sol.mu, terms.velocity,
                                       terms.velocity2, terms.tol, vprod=terms.vprod)
-    return np.array([intra, inter])
+    return np.array([intra + _gap_gradient_term(terms, sol.mu), inter])
 
 
 def _form_b_finish(t, t_current, sol, ctx) -> dict:

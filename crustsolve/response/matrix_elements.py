@@ -47,6 +47,7 @@ class KPointData:
     (band-diagonal ⟨α|∂_i∂_jh|α⟩); gap (nb,) MeV (Δ_αk); max_residual of the eigensolve.
     current_vertex (3, nb, nb) complex MeV fm and current_d2 (3, 3, nb) MeV fm²: the
     current-field vertex ħw and ⟨α|∂²T[−C_nn n_n]|α⟩, or None when no current term is asked.
+    gap_gradient (3, nb) MeV fm: ∇_kΔ_αk of a k-dependent gap (None for a constant gap).
     """
 
     index: int
@@ -58,6 +59,7 @@ class KPointData:
     max_residual: float = 0.0
     current_vertex: Optional[np.ndarray] = None
     current_d2: Optional[np.ndarray] = None
+    gap_gradient: Optional[np.ndarray] = None
 
     @property
     def nb(self) -> int:
@@ -79,9 +81,10 @@ class KPointData:
         """The same k-point restricted to its lowest ``nkeep`` bands."""
         cv = None if self.current_vertex is None else self.current_vertex[:, :nkeep, :nkeep]
         cd = None if self.current_d2 is None else self.current_d2[:, :, :nkeep]
+        dg = None if self.gap_gradient is None else self.gap_gradient[:, :nkeep]
         return KPointData(self.index, self.weight, self.energies[:nkeep],
                           self.velocity[:, :nkeep, :nkeep], self.d2h[:, :, :nkeep],
-                          self.gap[:nkeep], self.max_residual, cv, cd)
+                          self.gap[:nkeep], self.max_residual, cv, cd, dg)
 
     def to_arrays(self) -> dict:
         """{name: (array, units)} for a checkpoint (float64/complex128). The Hermitian
@@ -95,6 +98,8 @@ class KPointData:
         if self.current_vertex is not None:
             out["current_vertex_upper"] = (_pack_hermitian(self.current_vertex), "MeV fm")
             out["current_d2"] = (self.current_d2, "MeV fm^2")
+        if self.gap_gradient is not None:
+            out["gap_gradient"] = (self.gap_gradient, "MeV fm")
         return out
 
     @classmethod
@@ -103,13 +108,15 @@ class KPointData:
         nb = len(data["energies"])
         cv = data.get("current_vertex_upper")
         cd = data.get("current_d2")
+        dg = data.get("gap_gradient")
         return cls(index=int(data["index"]), weight=float(data["weight"]),
                    energies=np.asarray(data["energies"]),
                    velocity=_unpack_hermitian(data["velocity_upper"], nb),
                    d2h=np.asarray(data["d2h"]), gap=np.asarray(data["gap"]),
                    max_residual=float(data["max_residual"]),
                    current_vertex=None if cv is None else _unpack_hermitian(cv, nb),
-                   current_d2=None if cd is None else np.asarray(cd))
+                   current_d2=None if cd is None else np.asarray(cd),
+                   gap_gradient=None if dg is None else np.asarray(dg))
 
 
 def _pack_hermitian(M) -> np.ndarray:
@@ -220,6 +227,23 @@ def _band_diagonal_d2(hamiltonian_like, k, bv, labels, nb):
     return d2full
 
 
+def gap_gradient(eps, gapmat, vel, labels) -> np.ndarray:
+    """∇_kΔ_αk (3, nb) MeV fm of band-diagonal gaps Δ_αk = ⟨αk|Δ̂|αk⟩ of a local pair field.
+
+    Δ̂ is a multiplication operator, k-independent in the u-gauge, so first-order perturbation
+    theory of the states gives ∂_iΔ_α = 2 Re Σ_{β∉D(α)} Δ_αβ ħv^i_βα/(ε_α − ε_β) over the
+    computed bands (``gapmat`` = Ψᴴ Δ̂ Ψ and ``vel`` in the basis that diagonalises Δ̂ inside
+    each degenerate cluster D; pairs inside a cluster do not contribute at first order).
+    The omitted bands contribute through Δ_αβ, the Fourier components of Δ(r) at the
+    momentum transfer, which fall off with ε_β: a smooth pair field needs no far bands.
+    """
+    de = eps[:, None] - eps[None, :]
+    same = labels[:, None] == labels[None, :]
+    inv = np.where(same, 0.0, 1.0 / np.where(same, 1.0, de))
+    # Σ_β Δ_αβ v_βα/(ε_α − ε_β), for each direction
+    return 2.0 * np.real(np.einsum("ab,iba,ab->ia", gapmat, vel, inv))
+
+
 def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
                 gap=0.0, tol=DEFAULT_DEGENERACY_TOL, current_vertex=None) -> KPointData:
     """Matrix elements of one solved k-point (collective on the Hamiltonian's communicator).
@@ -262,9 +286,11 @@ def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
         cd2full = _band_diagonal_d2(current_vertex, k, bv, labels, nb)
     if not hasattr(gap, "band_gaps"):
         gap = as_model(gap).prepare(hamiltonian, k)
-    gaps, blocks = gap.band_gaps(eps, lambda mat: project(bv, mat), tol)
+    gaps, blocks, gapmat = gap.band_gaps(eps, lambda mat: project(bv, mat), tol)
     gaps = np.asarray(gaps, dtype=float)
     if blocks:
+        if gapmat is not None:
+            gapmat = _rotate(np.array(gapmat)[None], blocks)[0]
         vel = _rotate(vel, blocks)
         d2full = _rotate(d2full, blocks)    # block diagonal: stays block diagonal
         if cvel is not None:
@@ -282,7 +308,8 @@ def kpoint_data(hamiltonian, k, result, *, index: int = 0, weight: float = 1.0,
         keep = int(np.count_nonzero(labels != top))
         if keep == 0:
             raise InputError("every computed band belongs to one degenerate cluster; increase nev")
+    dgap = None if gapmat is None else gap_gradient(eps, gapmat, vel, labels)
     out = KPointData(index=int(index), weight=float(weight), energies=eps, velocity=vel,
                      d2h=d2h, gap=gaps, max_residual=maxres, current_vertex=cvel,
-                     current_d2=cd2)
+                     current_d2=cd2, gap_gradient=dgap)
     return out if keep == nb else out.truncated(keep)

@@ -9,7 +9,9 @@ which returns the per-k evaluator: ``band_gaps(energies, project, tol)`` gives t
 gaps Δ_αk (MeV) of one k-point from what the band engine provides there — the band energies
 (MeV, ascending) and ``project(mat)`` = Ψᴴ·mat·Ψ on the computed eigenvectors — plus the
 unitary rotations inside degenerate clusters that the other matrix elements must follow
-(:func:`crustsolve.response.matrix_elements.kpoint_data` applies them).
+(:func:`crustsolve.response.matrix_elements.kpoint_data` applies them) and, for a
+k-dependent gap, the matrix Ψᴴ Δ̂ Ψ from which the band engine forms ∇_kΔ_αk (None for a
+k-independent gap).
 
 Registered models (``docs/physics/crust-superfluidity.md``, "Levels of theory (constant or
 band-diagonal gap Δ_αk)"):
@@ -99,8 +101,8 @@ class UniformGaps:
         self.value = float(value)
 
     def band_gaps(self, energies, project, tol):
-        """(Δ_αk (nb,) MeV, rotations []) : the same Δ for every band."""
-        return np.full(len(energies), self.value), []
+        """(Δ_αk (nb,) MeV, rotations [], None) : the same Δ for every band and k."""
+        return np.full(len(energies), self.value), [], None
 
     def destroy(self) -> None:
         """Nothing to free."""
@@ -150,9 +152,11 @@ class ProjectedFieldGaps:
         self.mat = mat
 
     def band_gaps(self, energies, project, tol):
-        """(Δ_αk (nb,) MeV, [(start, stop, W)] rotations inside degenerate clusters)."""
-        blocks, gaps = rotate_degenerate(energies, project(self.mat), tol)
-        return gaps, blocks
+        """(Δ_αk (nb,) MeV, [(start, stop, W)] rotations inside degenerate clusters,
+        Ψᴴ Δ̂ Ψ (nb, nb) MeV before the rotations)."""
+        gapmat = project(self.mat)
+        blocks, gaps = rotate_degenerate(energies, gapmat, tol)
+        return gaps, blocks, gapmat
 
     def destroy(self) -> None:
         """Free the PETSc Mat (collective on its communicator)."""

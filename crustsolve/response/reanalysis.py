@@ -6,7 +6,7 @@ current-vertex matrix elements within the band set, the band-diagonal second der
 the weight). The gap enters the levels only through the BCS factors of these numbers, so
 another gap needs no new solve:
 
-* ``scale`` s: Δ_αk → s Δ_αk. Exact for the pair-field models (``functional``, ``profile``):
+* ``scale`` s: Δ_αk → s Δ_αk (and ∇_kΔ_αk → s ∇_kΔ_αk). Exact for the pair-field models (``functional``, ``profile``):
   Δ_αk are the eigenvalues of Ψᴴ Δ̂ Ψ inside degenerate clusters, linear in Δ(r), and the
   stored matrix elements are already in the basis that diagonalises Δ̂ (the rotation does
   not depend on the scale);
@@ -65,8 +65,14 @@ class GapSetting:
 
 
 def with_gaps(kdata, setting: GapSetting) -> list:
-    """The k-points of ``kdata`` with the gaps of ``setting``."""
-    return [dataclasses.replace(kd, gap=setting.gaps(kd.gap)) for kd in kdata]
+    """The k-points of ``kdata`` with the gaps (and ∇_kΔ_αk) of ``setting``."""
+    out = []
+    for kd in kdata:
+        grad = kd.gap_gradient
+        if grad is not None:
+            grad = None if setting.scale is None else setting.scale * np.asarray(grad)
+        out.append(dataclasses.replace(kd, gap=setting.gaps(kd.gap), gap_gradient=grad))
+    return out
 
 
 def settings_from_options(scales=None, constants=None) -> list:

@@ -115,10 +115,11 @@ def test_per_k_gaps_of_the_models():
     rng = np.random.default_rng(3)
     M = rng.normal(size=(5, 5)) + 1j * rng.normal(size=(5, 5))
     M = 0.5 * (M + M.conj().T)                                # Ψᴴ Δ̂ Ψ of a real Δ(r)
-    gaps, blocks = pairing.UniformGaps(1.5).band_gaps(eps, lambda mat: M, 1e-6)
+    gaps, blocks, mat = pairing.UniformGaps(1.5).band_gaps(eps, lambda mat: M, 1e-6)
     np.testing.assert_allclose(gaps, 1.5, rtol=1e-15)
-    assert blocks == []
-    gaps, blocks = pairing.ProjectedFieldGaps(object()).band_gaps(eps, lambda mat: M, 1e-6)
+    assert blocks == [] and mat is None
+    gaps, blocks, mat = pairing.ProjectedFieldGaps(object()).band_gaps(eps, lambda mat: M, 1e-6)
+    assert mat is M
     # outside the cluster the band-diagonal elements, inside it the eigenvalues of its block
     np.testing.assert_allclose(gaps[[0, 4]], np.real(np.diag(M))[[0, 4]], rtol=1e-15)
     np.testing.assert_allclose(gaps[1:4], np.linalg.eigvalsh(M[1:4, 1:4]), rtol=1e-12)
