@@ -558,3 +558,15 @@ class SectorSolver:
 
     def __repr__(self) -> str:
         return f"SectorSolver({self.inner!r}, {self.sectors!r})"
+
+
+def sectors_for(grid, fields, mode: str = "auto", tol: float = DEFAULT_TOL):
+    """The :class:`CentringSectors` a run uses: ``mode`` ``"auto"`` (when detected) or
+    ``"off"`` (None). Collective; the caller destroys a returned object."""
+    mode = check_choice("bands.sectors", mode, SECTOR_MODES)
+    return None if mode == "off" else CentringSectors.for_fields(grid, fields, "auto", tol=tol)
+
+
+def with_sectors(solver, sectors: Optional[CentringSectors]):
+    """``solver`` wrapped in a :class:`SectorSolver` when ``sectors`` is given, else itself."""
+    return solver if sectors is None else SectorSolver(sectors, solver)

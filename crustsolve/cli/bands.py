@@ -68,6 +68,9 @@ def register(subparsers):
     p.add_argument("--multiplicity-check", choices=("auto", "always", "never"), default="auto",
                    help="Krylov–Schur: search for missed copies of degenerate levels after the "
                         "solve; auto = only at k with a non-trivial little group (default)")
+    p.add_argument("--sectors", choices=("auto", "off"), default="auto",
+                   help="split every solve into the bcc/fcc centring-translation sectors when "
+                        "the fields have that symmetry (auto, default) or never (off)")
     p.add_argument("--allow-unconverged", action="store_true",
                    help="keep going when a k-point does not converge (residuals are stored)")
     p.add_argument("--kgroups", type=int, default=None,
@@ -142,7 +145,7 @@ def run(args, ctx) -> int:
                                   max_it=args.max_it, mpd=args.mpd,
                                   allow_unconverged=args.allow_unconverged,
                                   multiplicity_check=args.multiplicity_check,
-                                  warm_start=args.warm_start)
+                                  warm_start=args.warm_start, sectors=args.sectors)
         settings.make()  # validate before reading anything big
     fields = Fields.read(args.fields, comm)
     n, a = fields.n, fields.a
