@@ -66,7 +66,7 @@ DEFAULT_TOL = 1e-10
 #: First request per sector: SHARE_MARGIN × nev/|G| + EXTRA_STATES (the shares differ by the
 #: folding of low-lying plane waves: at Γ of the empty bcc lattice the lowest 7 states split
 #: 1 : 6); a sector found short is solved again with GROWTH × its request + EXTRA_STATES.
-SHARE_MARGIN = 1.15
+SHARE_MARGIN = 1.05
 EXTRA_STATES = 8
 GROWTH = 1.5
 

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-from mpi4py import MPI
 
 from crustsolve.bands import BlochHamiltonian, Fields, Grid
 from crustsolve.bands import sectors as sectors_mod
@@ -305,3 +304,38 @@ def test_band_engine_with_sectors_auto_and_off(comm):
         layout.free()
     with pytest.raises(InputError, match="sectors"):
         SolverSettings(sectors="always")
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("kind", ["lapack", "chebyshev"])
+def test_superfluid_density_is_the_same_with_and_without_sectors(comm, kind):
+    # Downstream use of the unfolded vectors: velocity matrix elements, gap, sums over the
+    # zone (crustsolve.response) see the same EigenResult interface.
+    from crustsolve.bands.kmesh import KMesh  # noqa: PLC0415
+    from crustsolve.parallel import Layout  # noqa: PLC0415
+    from crustsolve.response.superfluid import superfluid_density  # noqa: PLC0415
+
+    f = wells("bcc")
+    km = KMesh.monkhorst_pack(2, A_CELL, shift=True)
+    layout = Layout.create(comm, ngroups=1)
+    grid = Grid(f.n, f.a, comm=layout.kcomm)
+    H = BlochHamiltonian(grid, f, order=ORDER)
+    sec = CentringSectors.for_fields(grid, f, "bcc")
+    out = {}
+    try:
+        for mode in ("off", "bcc"):
+            solver = make_eigensolver(kind, nev=80, tol=1e-10, want_vectors=True)
+            if mode == "bcc":
+                solver = SectorSolver(sec, solver)
+            out[mode] = superfluid_density(H, km, solver, gap=1.0, mu=10.0, layout=layout,
+                                           levels=("normal", "intraband", "form_a", "form_b"))
+    finally:
+        sec.destroy()
+        H.destroy()
+        grid.destroy()
+        layout.free()
+    for level in ("normal", "intraband", "form_a", "form_b"):
+        ref = out["off"].tensor(level)
+        np.testing.assert_allclose(out["bcc"].tensor(level), ref, rtol=1e-9,
+                                   atol=1e-12 * np.max(np.abs(ref)), err_msg=level)
+    assert out["bcc"].scalar("form_a") > 0.0
