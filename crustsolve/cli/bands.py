@@ -251,10 +251,14 @@ def run(args, ctx) -> int:
         config = {"command": "bands", "fields_file": str(args.fields), "n": n, "a_fm": a,
                   "order": order, "solver": settings.as_dict(), "kpoints": sym_desc,
                   "petsc_args": list(ctx.petsc_args), "memory_estimate": est.describe(),
-                  "eps_type_used": data.solver, "fields_provenance": dict(fields.provenance)}
+                  "eps_type_used": data.solver, "centring_sectors": data.settings["centring"],
+                  "fields_provenance": dict(fields.provenance)}
         config["fields_checksums"] = fields.checksum_status
         write_results(args.out, comm, datasets, config, layout=layout,
                       timings=dict(data.timings), identity=identity)
+        if data.settings["centring"] != "none":
+            log.info(f"each solve split into the {data.settings['centring']} centring-translation "
+                     "sectors (--sectors off to solve the full matrix)")
         log.info(f"wrote {args.out}: {data.nk} k-points × {data.nev} bands; max residual "
                  f"{data.max_residual:.2e}; wall {data.timings['wall_seconds']:.1f} s")
         nsplit = int(data.cut_splits_cluster.sum())
