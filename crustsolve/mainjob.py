@@ -30,6 +30,7 @@ import numpy as np
 from .bands import BlochHamiltonian, Grid
 from .bands.eigensolvers import make_eigensolver
 from .bands.kmesh import KMesh
+from .bands.sectors import sectors_for, with_sectors
 from .bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes,
                            nnz_per_row_for_order)
 from .config import to_dict
@@ -342,12 +343,15 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
         while True:
             ck = Checkpoint(cfg.output, comm, group=f"evaluations/{i:02d}/kpoints_nb{nbands[0]}")
             grid = Grid(fields.n, fields.a, comm=layout.kcomm)
-            H = None
+            H = centring = None
             progress = log.kpoint_progress(f"band calculation {i} ({nbands[0]} bands) k")
             try:
                 H = BlochHamiltonian(grid, fields, order=cfg.grid.order)
-                solver = make_eigensolver(cfg.bands.solver, nev=nbands[0], tol=cfg.bands.tol,
-                                          want_vectors=True)
+                # [bands] sectors: split each solve by the bcc/fcc centring translations.
+                centring = sectors_for(grid, fields, cfg.bands.sectors)
+                solver = with_sectors(make_eigensolver(cfg.bands.solver, nev=nbands[0],
+                                                       tol=cfg.bands.tol, want_vectors=True),
+                                      centring)
                 result = superfluid_density(
                     H, kmesh, solver, gap=gap, levels=cfg.response.levels,
                     smearing=cfg.response.smearing, degeneracy_tol=cfg.response.degeneracy_tol,
@@ -373,6 +377,8 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
             finally:
                 if H is not None:
                     H.destroy()
+                if centring is not None:
+                    centring.destroy()
                 grid.destroy()
 
     def evaluate(msd: float, m_in: float) -> float:

@@ -76,6 +76,9 @@ class BandsConfig:
     nbands: int = key(0, "bands per k (0 = automatic from margin)")
     margin: float = key(8.0, "automatic band count: the bands reach this far above μ (MeV)")
     tol: float = key(1e-8, "eigen-residual tolerance (relative to max(1 MeV, |ε|))")
+    sectors: Literal["auto", "off"] = key("auto", "split each solve into the bcc/fcc "
+                                          "centring-translation sectors when the fields have "
+                                          "them (auto) or never (off)")
 
     def __post_init__(self):
         check_range("bands.margin", self.margin, 2.0, 100.0, unit="MeV")

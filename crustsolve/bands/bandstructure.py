@@ -36,6 +36,7 @@ from .grid import Grid
 from .hamiltonian import DEFAULT_ORDER, BlochHamiltonian
 from .kmesh import little_group_order
 from .ksweep import KSweep
+from .sectors import SECTOR_MODES, sectors_for, with_sectors
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,31 @@ class SolverSettings:
     multiplicity_check: str = "auto"
     #: Chebyshev only: start each k-point from the previous one of the group's chunk.
     warm_start: bool = True
+    #: Centring-translation sectors (:mod:`crustsolve.bands.sectors`): "auto" splits every
+    #: solve into the bcc/fcc sectors when the fields have that symmetry, "off" never.
+    sectors: str = "auto"
 
     def __post_init__(self):
         check_choice("multiplicity_check", self.multiplicity_check, ("auto", "always", "never"))
+        check_choice("sectors", self.sectors, SECTOR_MODES)
         # The same range as -eps_tol: looser residuals give wrong energies with exit 0.
         check_range("tol", self.tol, EPS_TOL_RANGE[0], EPS_TOL_RANGE[1], lo_open=True)
 
-    def make(self, want_vectors: bool = False, verify_multiplicity: bool = True):
-        """The eigensolver object (validates the settings; raises InputError)."""
-        return make_eigensolver(self.kind, self.nev, tol=self.tol, max_it=self.max_it,
-                                mpd=self.mpd, ncv=self.ncv, options_prefix=self.options_prefix,
-                                buffer=self.buffer, want_vectors=want_vectors,
-                                allow_unconverged=self.allow_unconverged, max_size=self.max_size,
-                                verify_multiplicity=verify_multiplicity)
+    def make(self, want_vectors: bool = False, verify_multiplicity: bool = True,
+             centring=None):
+        """The eigensolver object (validates the settings; raises InputError).
+
+        ``centring``: a :class:`~crustsolve.bands.sectors.CentringSectors` (from
+        :func:`~crustsolve.bands.sectors.sectors_for` with ``self.sectors``) to split every
+        solve into its sectors, or None for the full matrix.
+        """
+        solver = make_eigensolver(self.kind, self.nev, tol=self.tol, max_it=self.max_it,
+                                  mpd=self.mpd, ncv=self.ncv, options_prefix=self.options_prefix,
+                                  buffer=self.buffer, want_vectors=want_vectors,
+                                  allow_unconverged=self.allow_unconverged,
+                                  max_size=self.max_size,
+                                  verify_multiplicity=verify_multiplicity)
+        return with_sectors(solver, centring)
 
     def verify_at(self, k, a: float) -> bool:
         """Whether the multiplicity check runs at wave vector ``k`` (fm⁻¹)."""
@@ -188,8 +201,8 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     # at generic k (see SolverSettings.multiplicity_check).
     # Chebyshev warm starts need the previous k-point's vectors (one block of nb columns).
     warm = settings.warm_start and settings.kind == "chebyshev"
-    solvers = {True: settings.make(want_vectors=warm, verify_multiplicity=True),
-               False: settings.make(want_vectors=warm, verify_multiplicity=False)}
+    settings.make(want_vectors=warm)   # validate before building anything collective
+    solvers = {}
     nk = len(pts)
     n = fields.n
     if settings.nev > n**3:
@@ -216,9 +229,13 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
             cut_gap=res.cut_gap, solver=res.solver)
 
     grid = Grid(n, fields.a, comm=layout.kcomm)
-    H = None
+    H = centring = None
     try:
         H = BlochHamiltonian(grid, fields, order=order)
+        centring = sectors_for(grid, fields, settings.sectors)
+        for verify in (True, False):
+            solvers[verify] = settings.make(want_vectors=warm, verify_multiplicity=verify,
+                                            centring=centring)
         kmax = H.max_k()
         if np.any(np.abs(pts) > kmax * (1 + 1e-12)):
             i = int(np.argwhere(np.abs(pts) > kmax * (1 + 1e-12))[0][0])
@@ -228,6 +245,8 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     finally:
         if H is not None:
             H.destroy()
+        if centring is not None:
+            centring.destroy()
         grid.destroy()
     reports = out.ordered()
     energies = np.array([rep.energies for rep in reports]).reshape(nk, nev)
@@ -244,4 +263,6 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     return BandData(kpoints=pts, weights=weights, energies=energies, residuals=residuals,
                     iterations=iterations, seconds=seconds, groups=groups,
                     cut_splits_cluster=splits, cut_gap=gaps, solver=solver_name, order=int(order),
-                    a=float(fields.a), settings=settings.as_dict(), timings=timings)
+                    a=float(fields.a), timings=timings,
+                    settings={**settings.as_dict(),
+                              "centring": centring.kind if centring is not None else "none"})

@@ -200,22 +200,25 @@ class Fields:
                        lattice: str = "bcc", B0: float = HBAR2_2MN, **kw) -> "Fields":
         """Periodic Gaussian wells U = -depth Σ_{sites, T} exp(-|r - R - T|²/radius²) (MeV).
 
-        Sites of the conventional cube: sc (0, 0, 0); bcc adds (a/2)(1, 1, 1), which is a
-        grid point only for even n (required, so the grid keeps O_h). Periodic images T
+        Sites of the conventional cube: sc (0, 0, 0); bcc adds (a/2)(1, 1, 1); fcc adds
+        (a/2)(0, 1, 1), (a/2)(1, 0, 1), (a/2)(1, 1, 0). These are grid points only for even n
+        (required, so the grid keeps O_h and the centring translations). Periodic images T
         are summed until exp(-36) ≈ 2e-16. ``depth`` > 0 is an attractive well (MeV),
         ``radius`` in fm. Constant B = B0.
         """
         n, a, x = cls._axis(n, a)
-        check_choice("lattice", lattice, ("bcc", "sc"))
+        check_choice("lattice", lattice, ("bcc", "fcc", "sc"))
         depth = check_range("depth", depth, unit="MeV")
         radius = check_range("radius", radius, lo=0.0, lo_open=True, unit="fm")
         B0 = check_range("B0", B0, lo=0.0, lo_open=True, unit="MeV fm^2")
         sites = [(0.0, 0.0, 0.0)]
-        if lattice == "bcc":
+        if lattice != "sc":
             if n % 2:
-                raise InputError(f"a bcc lattice needs an even number of grid points per side "
-                                 f"(site at a/2 on a grid point), got n = {n}")
-            sites.append((a / 2,) * 3)
+                raise InputError(f"a {lattice} lattice needs an even number of grid points per "
+                                 f"side (sites at a/2 on grid points), got n = {n}")
+            half = a / 2
+            sites += ([(half,) * 3] if lattice == "bcc" else
+                      [(0.0, half, half), (half, 0.0, half), (half, half, 0.0)])
         nimg = int(math.ceil(6.0 * radius / a)) + 1
         images = np.arange(-nimg, nimg + 1) * a
         U = np.zeros((n,) * 3)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..bands import BlochHamiltonian, Fields, Grid
 from ..bands.eigensolvers import make_eigensolver
+from ..bands.sectors import sectors_for, with_sectors
 from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations
 from ..config import to_dict
 from ..constants import HBAR2_2MN
@@ -87,11 +88,14 @@ def run_config(config, comm, log):
                else CurrentTerm(config.current.cnn, config.current.nn))
     r = config.response
     grid = Grid(fields.n, fields.a, comm=layout.kcomm)
-    H = None
+    H = centring = None
     try:
         H = BlochHamiltonian(grid, fields, order=config.grid.order)
-        solver = make_eigensolver(config.bands.solver, nev=nev, tol=config.bands.tol,
-                                  want_vectors=True)
+        # [bands] sectors: split each solve by the bcc/fcc centring translations.
+        centring = sectors_for(grid, fields, config.bands.sectors)
+        solver = with_sectors(make_eigensolver(config.bands.solver, nev=nev,
+                                               tol=config.bands.tol, want_vectors=True),
+                              centring)
         result = superfluid_density(H, kmesh, solver, gap=gap, levels=r.levels,
                                     layout=layout, density=r.neutron_density, mu=r.mu,
                                     smearing=r.smearing, degeneracy_tol=r.degeneracy_tol,
@@ -100,6 +104,8 @@ def run_config(config, comm, log):
     finally:
         if H is not None:
             H.destroy()
+        if centring is not None:
+            centring.destroy()
         grid.destroy()
     log.info(summary_table(result, config))
     if config.output:

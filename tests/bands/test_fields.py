@@ -49,7 +49,12 @@ def test_constructors():
     with pytest.raises(InputError, match="even number"):
         Fields.gaussian_wells(9, 20.0, depth=50.0, radius=3.0, lattice="bcc")
     with pytest.raises(InputError, match="lattice"):
-        Fields.gaussian_wells(8, 20.0, depth=50.0, radius=3.0, lattice="fcc")
+        Fields.gaussian_wells(8, 20.0, depth=50.0, radius=3.0, lattice="hcp")
+    fcc = Fields.gaussian_wells(10, 20.0, depth=50.0, radius=3.0, lattice="fcc")
+    # the four fcc sites are equivalent; the body centre (5, 5, 5) is not a site
+    for site in ((0, 5, 5), (5, 0, 5), (5, 5, 0)):
+        assert fcc.U[site] == pytest.approx(fcc.U[0, 0, 0], abs=1e-12)
+    assert fcc.U[0, 0, 0] == pytest.approx(fcc.U.min()) and fcc.U[5, 5, 5] > -1.0
 
 
 def test_fields_are_frozen_and_read_only():
