@@ -20,7 +20,7 @@ import time
 import h5py
 
 from ..config import from_dict
-from ..errors import InputError
+from ..errors import InputError, check_range
 from ..mainjob import CURRENT_TAGS, layer_kmesh, level_masses
 from ..parallel import on_root
 from ..response import levels as response_levels
@@ -32,7 +32,7 @@ from ..runfile import RunConfig
 from . import add_overwrite_argument
 
 #: First line of the CSV (also how an existing table is recognised as crustsolve's).
-TABLE_HEADER = ("setting,mu_MeV,gap_fs_mean_MeV,gap_fs_spread_MeV,level,current,n_s_fm3,"
+TABLE_HEADER = ("setting,temperature_MeV,mu_MeV,gap_fs_mean_MeV,gap_fs_spread_MeV,level,current,n_s_fm3,"
                 "fraction_free,fraction_all,mn_star_over_mn_free,m_ion_star_over_m_ion,"
                 "m_ion_star_over_mu")
 
@@ -50,6 +50,8 @@ def register(subparsers):
     p.add_argument("--gap", metavar="D1,D2,...", help="constant gaps Δ in MeV")
     p.add_argument("--mu", metavar="MU1,...",
                    help="fixed neutron chemical potentials (MeV) instead of the run's density")
+    p.add_argument("--temperature", metavar="T1,...",
+                   help="temperatures T (MeV) of the BCS levels at fixed gaps (default 0)")
     p.add_argument("--csv", default=None, help="table (default <stem>_reanalysis.csv)")
     p.add_argument("--plot", default=None, help="PNG (default <stem>_reanalysis.png; '' none)")
     add_overwrite_argument(p)
@@ -108,14 +110,14 @@ def _share(comm, kpoints):
     return mine
 
 
-def _rows(result, setting, inputs):
+def _rows(result, setting, inputs, temperature):
     levels = level_masses(result, inputs["n_n_free"], inputs["Z"], inputs["ions_per_cell"])
     fs = result.gap_fermi_surface
     out = []
     for level, tags in levels.items():
         mu = result.levels[level].mu
         for tag, m in tags.items():
-            out.append({"setting": setting.label, "mu_MeV": mu,
+            out.append({"setting": setting.label, "temperature_MeV": temperature, "mu_MeV": mu,
                         "gap_fs_mean_MeV": fs["mean_MeV"], "gap_fs_spread_MeV": fs["spread_MeV"],
                         "level": level, "current": tag == CURRENT_TAGS[True],
                         "n_s_fm3": m["n_s_fm3"],
@@ -144,13 +146,17 @@ def _plot(rows, path):
     import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    keys = sorted({(r["level"], r["current"]) for r in rows},
-                  key=lambda k: (response_levels.names().index(k[0]), k[1]))
-    for level, cur in keys:
-        sel = sorted((r for r in rows if (r["level"], r["current"]) == (level, cur)),
-                     key=lambda r: (r["mu_MeV"], r["gap_fs_mean_MeV"]))
+    # one line per level variant, temperature and chemical potential (the run's: mu None)
+    group = lambda r: (r["level"], r["current"], r["temperature_MeV"], r["mu_fixed"])  # noqa: E731
+    keys = sorted({group(r) for r in rows},
+                  key=lambda k: (response_levels.names().index(k[0]), k[1], k[2], str(k[3])))
+    many_t = len({k[2] for k in keys}) > 1
+    for key in keys:
+        level, cur, T, mu = key
+        sel = sorted((r for r in rows if group(r) == key), key=lambda r: r["gap_fs_mean_MeV"])
         x = [r["gap_fs_mean_MeV"] for r in sel]
-        label = response_levels.label(level) + (" + current" if cur else "")
+        label = (response_levels.label(level) + (" + current" if cur else "")
+                 + (f", T = {T:g} MeV" if many_t else "") + ("" if mu is None else f", μ = {mu:g}"))
         style = "s--" if cur else "o-"
         axes[0].plot(x, [r["fraction_free"] for r in sel], style, label=label)
         axes[1].plot(x, [r["m_ion_star_over_m_ion"] for r in sel], style, label=label)
@@ -171,6 +177,9 @@ def run(args, ctx) -> int:
     scales = parse_list(args.gap_scale, "--gap-scale") if args.gap_scale is not None else None
     gaps = parse_list(args.gap, "--gap") if args.gap is not None else None
     mus = parse_list(args.mu, "--mu") if args.mu is not None else [None]
+    temps = ([check_range("--temperature", t, 0.0, 50.0, unit="MeV")
+              for t in parse_list(args.temperature, "--temperature")]
+             if args.temperature is not None else [0.0])
     settings = settings_from_options(scales, gaps)
     stem = args.results[:-3] if args.results.endswith(".h5") else args.results
     csv = args.csv if args.csv is not None else f"{stem}_reanalysis.csv"
@@ -186,31 +195,34 @@ def run(args, ctx) -> int:
     log.info(f"{args.results}: {kmesh.nk} irreducible k-point(s), {cfg.pairing.model} gap model "
              f"of the run; read in {t_read:.1f} s")
     rows, reproduced = [], []
-    for mu in mus:
-        for setting in settings:
-            res = result_from_kpoints(
-                with_gaps(mine, setting), kmesh, volume=inputs["a"] ** 3, b0=inputs["b0"],
-                levels=cfg.response.levels, density=inputs["density"] if mu is None else None,
-                mu=mu, smearing=cfg.response.smearing, tol=cfg.response.degeneracy_tol,
-                comm=comm, truncation=True, gap=setting.describe(), layout={})
-            new = _rows(res, setting, inputs)
-            rows += new
-            if mu is None and setting.scale == 1.0:
-                for r in new:
-                    tag = CURRENT_TAGS[r["current"]]
-                    old = summary.get(("n_s", r["level"], tag))
-                    if old is not None:
-                        reproduced.append(abs(r["n_s_fm3"] - old) / abs(old))
+    for T, mu, setting in ((T, mu, s) for T in temps for mu in mus for s in settings):
+        res = result_from_kpoints(
+            with_gaps(mine, setting), kmesh, volume=inputs["a"] ** 3, b0=inputs["b0"],
+            levels=cfg.response.levels, density=inputs["density"] if mu is None else None,
+            mu=mu, smearing=cfg.response.smearing, tol=cfg.response.degeneracy_tol,
+            comm=comm, truncation=True, gap=setting.describe(), layout={}, temperature=T)
+        new = _rows(res, setting, inputs, T)
+        for r in new:
+            r["mu_fixed"] = mu
+        rows += new
+        # the run's own setting (values exact by construction: defaults or parsed input)
+        if mu is None and setting.scale == 1.0 and T == 0.0:
+            for r in new:
+                tag = CURRENT_TAGS[r["current"]]
+                old = summary.get(("n_s", r["level"], tag))
+                if old is not None:
+                    reproduced.append(abs(r["n_s_fm3"] - old) / abs(old))
     seconds = time.perf_counter() - t0
-    log.info(f"{'setting':<22}{'mu (MeV)':>10}{'<Δ>_FS':>9}{'level':>24}{'current':>8}"
-               f"{'n_s/n_n,f':>11}{'n_s/n_n':>9}{'m_I*/m_I':>10}")
+    log.info(f"{'setting':<22}{'T (MeV)':>8}{'mu (MeV)':>10}{'<Δ>_FS':>9}{'level':>24}"
+             f"{'current':>8}{'n_s/n_n,f':>11}{'n_s/n_n':>9}{'m_I*/m_I':>10}")
     for r in rows:
-        log.info(f"{r['setting']:<22}{r['mu_MeV']:>10.4f}{r['gap_fs_mean_MeV']:>9.4f}"
-                   f"{response_levels.label(r['level']):>24}{'yes' if r['current'] else 'no':>8}"
-                   f"{r['fraction_free']:>11.4f}{r['fraction_all']:>9.4f}"
-                   f"{r['m_ion_star_over_m_ion']:>10.4f}")
-    log.info("<Δ>_FS: Fermi-surface average of Δ_αk; the zero-point loop is not repeated "
-               "(⟨δr²⟩ and the smeared fields of the run's final band calculation)")
+        log.info(f"{r['setting']:<22}{r['temperature_MeV']:>8.3g}{r['mu_MeV']:>10.4f}"
+                 f"{r['gap_fs_mean_MeV']:>9.4f}{response_levels.label(r['level']):>24}"
+                 f"{'yes' if r['current'] else 'no':>8}{r['fraction_free']:>11.4f}"
+                 f"{r['fraction_all']:>9.4f}{r['m_ion_star_over_m_ion']:>10.4f}")
+    log.info("<Δ>_FS: Fermi-surface average of Δ_αk; T: temperature of the BCS levels at "
+             "fixed gaps (the normal level stays at T = 0); the zero-point loop is not "
+             "repeated (⟨δr²⟩ and the smeared fields of the run's final band calculation)")
     if reproduced:
         log.info(f"the run's own numbers (stored gaps, run's density): largest relative "
                    f"difference {max(reproduced):.2e}")

@@ -178,7 +178,7 @@ def _level_sums(kdata, ops, regs, sols, tol, with_current, comm, ctx):
 
 
 def _evaluate_set(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, tol, comm,
-                  ops, nfull):
+                  ops, nfull, temperature=0.0):
     """Every level on the given band data: ({name: dict}, solutions, E, top, maxres, current)."""
     nk = int(len(kmesh.weights))
     weights = np.asarray(kmesh.weights, dtype=float)
@@ -187,7 +187,7 @@ def _evaluate_set(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, to
     equations = {lv.number_equation: lv.equation for lv in regs}
     if any(eq.needs_gap for eq in equations.values()) and not np.any(D != 0):
         raise InputError("BCS levels need a nonzero gap Δ (use the normal level for Δ = 0)")
-    bands = L.BandSet(E, D, weights, volume, kmesh, smearing)
+    bands = L.BandSet(E, D, weights, volume, kmesh, smearing, temperature)
     sols = {name: eq.solve(bands, density, mu) for name, eq in equations.items()}
     with_current = bool(comm.allreduce(any(kd.has_current for kd in kdata), op=_lor())
                         if comm is not None else any(kd.has_current for kd in kdata))
@@ -247,7 +247,8 @@ def fermi_surface_gap(energies, gaps, weights, mu: float, sigma: float) -> dict:
 def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT_LEVELS,
              density: Optional[float] = None, mu: Optional[float] = None,
              smearing=(0.4, 0.3, 0.2), tol=K.DEFAULT_DEGENERACY_TOL, comm=None,
-             check_bands: bool = True, truncation: bool = True) -> dict:
+             check_bands: bool = True, truncation: bool = True,
+             temperature: float = 0.0) -> dict:
     """Superfluid-density tensors of the requested levels (see module doc). Collective on ``comm``.
 
     ``kdata``: this rank's KPointData (indices into ``kmesh.points``); ``volume`` V_cell (fm³);
@@ -255,7 +256,9 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
     ``smearing`` widths σ (MeV, normal level); ``check_bands``: require the highest computed
     band to lie more than 5σ above μ at every k (off only for model band structures that are
     complete by construction); ``truncation``: estimate the band-truncation error of every
-    level (a second evaluation on the bands below μ + f·margin).
+    level (a second evaluation on the bands below μ + f·margin); ``temperature`` T (MeV) of
+    the BCS levels (occupations and thermal factors at fixed gaps; the normal and
+    tetrahedron levels stay at T = 0).
     Returns {"levels": {name: LevelResult}, "band_margin": MeV, "nb", "nk", "nfull",
     "max_residual", "top_band_min", "has_current", "gap_fermi_surface"} (the last from
     :func:`fermi_surface_gap` at the μ of the first BCS level, else of the first level, with
@@ -275,8 +278,11 @@ def evaluate(kdata: Sequence, kmesh, *, volume: float, b0: float, levels=DEFAULT
     nk = int(len(kmesh.weights))
     ops = star_operations(kmesh, nk)
     nfull = sum(len(o) for o in ops)
+    temperature = float(temperature)
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise InputError(f"temperature = {temperature!r} MeV must be finite and >= 0")
     kw = dict(volume=volume, b0=b0, levels=levels, density=density, mu=mu, smearing=smearing,
-              tol=tol, comm=comm, ops=ops, nfull=nfull)
+              tol=tol, comm=comm, ops=ops, nfull=nfull, temperature=temperature)
     main, sols, E, top, maxres, with_current = _evaluate_set(kdata, kmesh, **kw)
     top_min = float(top.min())
     mu_max = max(m for sol in sols.values() for m in sol.mus)

@@ -111,17 +111,36 @@ def quasiparticle(eps, gap, mu):
     return xi, E, x
 
 
-def bcs_occupation(eps, gap, mu):
-    """2v² = 1 − ξ/E per band (spin included): the BCS number density integrand."""
-    return 1.0 - quasiparticle(eps, gap, mu)[2]
+def thermal_factors(E, temperature: float):
+    """(tanh(E/2T), (1/2T) sech²(E/2T)) of quasiparticle energies E ≥ 0 (MeV); (1, 0) at T = 0.
+
+    1 − 2f(E) = tanh(E/2T) and −2 ∂f/∂E = (1/2T) sech²(E/2T) for the Fermi function f.
+    """
+    E = np.asarray(E, dtype=float)
+    if temperature <= 0:
+        return np.ones_like(E), np.zeros_like(E)
+    th = np.tanh(E / (2.0 * temperature))
+    return th, (1.0 - th * th) / (2.0 * temperature)
 
 
-def intraband_weight(eps, gap, mu):
-    """Δ²/E³ = d(ξ/E)/dξ (MeV⁻¹): the weight of the velocity-only intraband form; → 2δ(ξ) as Δ → 0."""
+def bcs_occupation(eps, gap, mu, temperature: float = 0.0):
+    """2v² = 1 − (ξ/E) tanh(E/2T) per band (spin included): the BCS number density integrand."""
+    _, E, x = quasiparticle(eps, gap, mu)
+    return 1.0 - x * thermal_factors(E, temperature)[0]
+
+
+def intraband_weight(eps, gap, mu, temperature: float = 0.0):
+    """d[(ξ/E) tanh(E/2T)]/dξ + 2∂f/∂E = (Δ²/E²)(tanh(E/2T)/E − (1/2T)sech²(E/2T)) (MeV⁻¹):
+    the weight of the velocity-only intraband form (Δ²/E³ at T = 0, → 2δ(ξ) as Δ → 0); the
+    second term is the thermal quasiparticles' (normal-fluid, Landau) current."""
     _, E, _ = quasiparticle(eps, gap, mu)
     gap = np.broadcast_to(np.asarray(gap, dtype=float), np.shape(E))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(E > 0, gap**2 / np.where(E > 0, E, 1.0) ** 3, 0.0)
+        if temperature <= 0:
+            return np.where(E > 0, gap**2 / np.where(E > 0, E, 1.0) ** 3, 0.0)
+        th, s = thermal_factors(E, temperature)
+        Es = np.where(E > 0, E, 1.0)
+        return np.where(E > 0, gap**2 / Es**2 * (th / Es - s), 0.0)
 
 
 def paramagnetic_coefficient(xi_a, xi_b, gap_a, gap_b):
@@ -144,23 +163,56 @@ def paramagnetic_coefficient(xi_a, xi_b, gap_a, gap_b):
     return (gap_a * gap_b - diff) / (EE * (Ea + Eb))
 
 
-def divided_difference_x(xi_a, xi_b, gap_a, gap_b, rel=1e-7):
+def thermal_pair_coefficients(xi_a, xi_b, gap_a, gap_b, temperature: float):
+    """(pair-creation, scattering) parts of Form A's c_αβ at temperature T > 0 (MeV⁻¹).
+
+    c_αβ(T) = −2(u_αv_β − v_αu_β)² (1 − f_α − f_β)/(E_α + E_β)
+              − 2(u_αu_β + v_αv_β)² (f_α − f_β)/(E_β − E_α),
+    (u v′ − v u′)² = ½[1 − (ξξ′ + ΔΔ′)/(EE′)], (u u′ + v v′)² = ½[1 + (ξξ′ + ΔΔ′)/(EE′)];
+    the scattering quotient tends to −∂f/∂E = s/2 at E_α = E_β (s of
+    :func:`thermal_factors`). At T → 0 the first is :func:`paramagnetic_coefficient`, the
+    second vanishes. The BCS static current response in the band basis (Kubo formula with
+    the coherence factors of a time-reversal-odd vertex; Leggett, Rev. Mod. Phys. 47, 331
+    (1975) for the uniform case).
+    """
+    xi_a, xi_b, gap_a, gap_b = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                     for v in (xi_a, xi_b, gap_a, gap_b)))
+    Ea, Eb = np.hypot(xi_a, gap_a), np.hypot(xi_b, gap_b)
+    q = (xi_a * xi_b + gap_a * gap_b) / (Ea * Eb)
+    tha, sa = thermal_factors(Ea, temperature)
+    thb, sb = thermal_factors(Eb, temperature)
+    pair = -(1.0 - q) * 0.5 * (tha + thb) / (Ea + Eb)
+    d = Eb - Ea
+    close = np.abs(d) <= 1e-9 * (Ea + Eb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # (f_α − f_β)/(E_β − E_α) = (tanh_β − tanh_α)/(2(E_β − E_α))
+        quotient = np.where(close, 0.25 * (sa + sb), (thb - tha) / (2.0 * np.where(close, 1.0, d)))
+    scatter = -(1.0 + q) * quotient
+    return pair, scatter
+
+
+def divided_difference_x(xi_a, xi_b, gap_a, gap_b, rel=1e-7, temperature: float = 0.0):
     """g_αβ = (ξ_α/E_α − ξ_β/E_β)/(ξ_α − ξ_β) (MeV⁻¹; Form B), ≥ 0 for equal gaps.
 
     For |ξ_α − ξ_β| ≤ rel·(E_α+E_β) the derivative d(ξ/E)/dξ = Δ²/E³ at the midpoint is used
     (pairs with unequal gaps and equal ξ must not be passed here: see :func:`form_b_integrand`).
+    At T > 0 the divided difference of (ξ/E) tanh(E/2T), whose derivative is
+    (Δ²/E³) tanh + (ξ²/E²)(1/2T) sech².
     """
     xi_a, xi_b, gap_a, gap_b = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                                      for v in (xi_a, xi_b, gap_a, gap_b)))
     Ea, Eb = np.hypot(xi_a, gap_a), np.hypot(xi_b, gap_b)
     d = xi_a - xi_b
     close = np.abs(d) <= rel * (Ea + Eb)
+    tha = thermal_factors(Ea, temperature)[0]
+    thb = thermal_factors(Eb, temperature)[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        direct = (xi_a / Ea - xi_b / Eb) / np.where(close, 1.0, d)
+        direct = (xi_a / Ea * tha - xi_b / Eb * thb) / np.where(close, 1.0, d)
         xm = 0.5 * (xi_a + xi_b)
         gm = 0.5 * (gap_a + gap_b)
         Em = np.hypot(xm, gm)
-        limit = gm**2 / Em**3
+        thm, sm = thermal_factors(Em, temperature)
+        limit = gm**2 / Em**3 * thm + xm**2 / Em**2 * sm
     return np.where(close, limit, direct)
 
 
@@ -251,22 +303,25 @@ def band_hessians(eps, vel, d2h, tol=DEFAULT_DEGENERACY_TOL):
 
 
 # ------------------------------------------------------------- integrands
-def intraband_integrand(eps, gap, mu, vprod):
-    """Σ_α Δ_α²/E_α³ ⟨∂_iε ∂_jε⟩_α (MeV fm²), (D, D): the velocity-only intraband form.
+def intraband_integrand(eps, gap, mu, vprod, temperature: float = 0.0):
+    """Σ_α w_α ⟨∂_iε ∂_jε⟩_α (MeV fm²), (D, D): the velocity-only intraband form, w of
+    :func:`intraband_weight` (Δ²/E³ at T = 0).
 
     ``vprod`` from :func:`cluster_products` (with the current-corrected vertex for the
     level's current variant).
     """
-    return np.einsum("a,aij->ij", intraband_weight(eps, gap, mu), vprod)
+    return np.einsum("a,aij->ij", intraband_weight(eps, gap, mu, temperature), vprod)
 
 
-def gap_gradient_integrand(eps, gap, mu, dgap, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL):
+def gap_gradient_integrand(eps, gap, mu, dgap, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL,
+                           temperature: float = 0.0):
     """−Σ_α (ξ_αΔ_α/E_α³) ½(∂_iΔ_α ∂_jε_α + ∂_iε_α ∂_jΔ_α) (MeV fm²), (D, D).
 
     The part of the intraband form that a k-dependent gap adds: integrating the curvature
     form Σ (1 − ξ/E) ∂_i∂_jε by parts gives Σ ∂_i(ξ/E) ∂_jε with
     ∂(ξ/E) = (Δ²/E³) ∂ξ − (ξΔ/E³) ∂Δ; the first term is :func:`intraband_integrand`, this
-    is the second (symmetrised; the BZ integral of the antisymmetric part vanishes).
+    is the second (symmetrised; the BZ integral of the antisymmetric part vanishes). At
+    T > 0, ξΔ/E³ becomes −∂_Δ[(ξ/E) tanh(E/2T)] = (ξΔ/E²)(tanh/E − (1/2T) sech²).
     ``dgap`` (D, nb) = ∇_kΔ_αk (MeV fm); ∂ε_α = Re ħv2_αα (the current-corrected vertex
     in the current variant, as in the other factor of :func:`cluster_products`).
     """
@@ -274,8 +329,10 @@ def gap_gradient_integrand(eps, gap, mu, dgap, vel, vel2=None, tol=DEFAULT_DEGEN
     gap = np.asarray(gap, dtype=float)
     v2 = _second(vel, vel2)
     xi, E, _ = quasiparticle(eps, gap, mu)
+    th, s = thermal_factors(E, temperature)
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(E > 0, xi * gap / np.where(E > 0, E, 1.0) ** 3, 0.0)
+        Es = np.where(E > 0, E, 1.0)
+        w = np.where(E > 0, xi * gap / Es**2 * (th / Es - s), 0.0)
     de = np.real(np.einsum("iaa->ia", v2))
     dgap = np.array(dgap, dtype=float)
     # Inside a subspace of equal ε and equal Δ the basis is arbitrary: there the band-wise
@@ -299,29 +356,41 @@ def intraband_curvature_integrand(eps, gap, mu, hess):
     return np.einsum("a,aij->ij", bcs_occupation(eps, gap, mu), hess)
 
 
-def form_a_integrand(eps, gap, mu, vel, d2h, vel2=None, d2h2=None):
+def form_a_integrand(eps, gap, mu, vel, d2h, vel2=None, d2h2=None, temperature: float = 0.0):
     """Form A: diamagnetic Σ_α(1−ξ/E) d2h2_α + paramagnetic Σ_{α≠β} c_αβ Re[v^i_αβ v2^j_βα].
 
     ``vel2``/``d2h2``: the current-corrected vertex and its second k-derivative (default:
     ``vel``, ``d2h``). Returns (total, diamagnetic, paramagnetic), each (D, D), MeV fm².
+    At T > 0: occupation 1 − (ξ/E) tanh(E/2T) and c_αβ(T) of
+    :func:`thermal_pair_coefficients` for every pair, α = β included (thermal quasiparticles).
     """
     eps, vel, d2h, gap = check_kdata(eps, vel, d2h, gap)
     xi, E, x = quasiparticle(eps, gap, mu)
     if np.any(E <= 0):
         raise InputError("Form A needs Δ > 0 at ξ = 0 (E = 0 found); use the normal level for Δ = 0")
     d2 = d2h if d2h2 is None else np.asarray(d2h2, dtype=float)
-    c = paramagnetic_coefficient(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
-    np.fill_diagonal(c, 0.0)
-    dia = np.einsum("a,ija->ij", 1.0 - x, d2)
+    if temperature > 0:
+        pair, scatter = thermal_pair_coefficients(xi[:, None], xi[None, :], gap[:, None],
+                                                  gap[None, :], temperature)
+        c = pair + scatter
+        occ = 1.0 - x * thermal_factors(E, temperature)[0]
+    else:
+        c = paramagnetic_coefficient(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
+        np.fill_diagonal(c, 0.0)
+        occ = 1.0 - x
+    dia = np.einsum("a,ija->ij", occ, d2)
     para = pair_sum(vel, c, vel2)
     return dia + para, dia, para
 
 
-def interband_bracket(eps, gap, mu, tol=DEFAULT_DEGENERACY_TOL):
+def interband_bracket(eps, gap, mu, tol=DEFAULT_DEGENERACY_TOL, temperature: float = 0.0):
     """[g_αβ + c_αβ] (MeV⁻¹), (nb, nb): Form B's interband coefficient.
 
     Pairs inside one degenerate cluster get c_αβ alone (their g is the intraband weight,
-    already in the velocity form); the diagonal is zero.
+    already in the velocity form); the diagonal is zero. At T > 0: g of (ξ/E) tanh(E/2T),
+    and c_αβ(T) (:func:`thermal_pair_coefficients`) outside clusters; inside a cluster only
+    its pair-creation part (the scattering part of equal energies is the Landau term of the
+    velocity form, :func:`intraband_weight`).
     """
     eps = np.asarray(eps, dtype=float)
     gap = np.broadcast_to(np.asarray(gap, dtype=float), eps.shape)
@@ -330,14 +399,21 @@ def interband_bracket(eps, gap, mu, tol=DEFAULT_DEGENERACY_TOL):
         raise InputError("Form B needs Δ > 0 at ξ = 0 (E = 0 found); use the normal level for Δ = 0")
     lab = degenerate_clusters(eps, tol)
     same = lab[:, None] == lab[None, :]
-    c = paramagnetic_coefficient(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
-    g = divided_difference_x(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
-    bracket = np.where(same, c, g + c)
+    g = divided_difference_x(xi[:, None], xi[None, :], gap[:, None], gap[None, :],
+                             temperature=temperature)
+    if temperature > 0:
+        pair, scatter = thermal_pair_coefficients(xi[:, None], xi[None, :], gap[:, None],
+                                                  gap[None, :], temperature)
+        bracket = np.where(same, pair, g + pair + scatter)
+    else:
+        c = paramagnetic_coefficient(xi[:, None], xi[None, :], gap[:, None], gap[None, :])
+        bracket = np.where(same, c, g + c)
     np.fill_diagonal(bracket, 0.0)
     return bracket
 
 
-def form_b_integrand(eps, gap, mu, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL, vprod=None):
+def form_b_integrand(eps, gap, mu, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL, vprod=None,
+                     temperature: float = 0.0):
     """Form B: velocity-only intraband + interband bracket over all computed pairs (MeV fm²).
 
     ``vprod``: :func:`cluster_products` of the same vertices, if already computed.
@@ -346,8 +422,8 @@ def form_b_integrand(eps, gap, mu, vel, vel2=None, tol=DEFAULT_DEGENERACY_TOL, v
     eps, vel, gap = check_kdata(eps, vel, None, gap)
     if vprod is None:
         vprod = cluster_products(eps, vel, vel2, tol)
-    intra = intraband_integrand(eps, gap, mu, vprod)
-    inter = pair_sum(vel, interband_bracket(eps, gap, mu, tol), vel2)
+    intra = intraband_integrand(eps, gap, mu, vprod, temperature)
+    inter = pair_sum(vel, interband_bracket(eps, gap, mu, tol, temperature), vel2)
     return intra, inter
 
 
@@ -403,9 +479,9 @@ def density_normal(energies, weights, volume, mu, sigma=0.0):
     return 2.0 * float(np.tensordot(weights, occ.sum(axis=-1), axes=(0, 0))) / volume
 
 
-def density_bcs(energies, gaps, weights, volume, mu):
-    """n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α) (fm⁻³)."""
-    occ = bcs_occupation(energies, gaps, mu)
+def density_bcs(energies, gaps, weights, volume, mu, temperature: float = 0.0):
+    """n = (1/V) Σ_k w_k Σ_α (1 − (ξ_α/E_α) tanh(E_α/2T)) (fm⁻³)."""
+    occ = bcs_occupation(energies, gaps, mu, temperature)
     return float(np.tensordot(weights, occ.sum(axis=-1), axes=(0, 0))) / volume
 
 
@@ -416,10 +492,10 @@ def solve_mu_normal(energies, weights, volume, n, sigma):
                          float(e.min()) - 1.0, float(e.max()), "the normal-state level")
 
 
-def solve_mu_bcs(energies, gaps, weights, volume, n):
+def solve_mu_bcs(energies, gaps, weights, volume, n, temperature: float = 0.0):
     """μ (MeV) with :func:`density_bcs` = n."""
     e = np.asarray(energies, dtype=float)
-    return _bracket_root(lambda m: density_bcs(e, gaps, weights, volume, m) - n,
+    return _bracket_root(lambda m: density_bcs(e, gaps, weights, volume, m, temperature) - n,
                          float(e.min()) - 1.0, float(e.max()), "the BCS levels")
 
 

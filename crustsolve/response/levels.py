@@ -58,7 +58,8 @@ class BandSet:
 
     energies, gaps : (nk, nb) MeV (padded with far-away energies); weights : (nk,) BZ
     weights (Σ = 1); volume : V_cell (fm³); kmesh : the k-mesh (for tetrahedra);
-    smearing : the Gaussian widths σ (MeV) of the smearing equation.
+    smearing : the Gaussian widths σ (MeV) of the smearing equation; temperature : T (MeV)
+    of the BCS levels (their occupations and thermal factors; 0 = ground state).
     """
 
     energies: np.ndarray
@@ -67,6 +68,7 @@ class BandSet:
     volume: float
     kmesh: object
     smearing: tuple
+    temperature: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,11 @@ def _check_smearing(smearing, level):
 
 
 def _solve_bcs(b: BandSet, density, mu) -> Solution:
-    """μ from the BCS equation n = (1/V) Σ_k w_k Σ_α (1 − ξ_α/E_α)."""
-    m = (K.solve_mu_bcs(b.energies, b.gaps, b.weights, b.volume, density) if mu is None
+    """μ from the BCS equation n = (1/V) Σ_k w_k Σ_α (1 − (ξ_α/E_α) tanh(E_α/2T))."""
+    T = b.temperature
+    m = (K.solve_mu_bcs(b.energies, b.gaps, b.weights, b.volume, density, T) if mu is None
          else float(mu))
-    return Solution(m, K.density_bcs(b.energies, b.gaps, b.weights, b.volume, m), (m,))
+    return Solution(m, K.density_bcs(b.energies, b.gaps, b.weights, b.volume, m, T), (m,))
 
 
 def _solve_tetrahedron(b: BandSet, density, mu) -> Solution:
@@ -302,21 +305,23 @@ def _tetrahedron_evaluate(ctx: Context, sol: Solution) -> dict:
 
 
 # BCS levels ---------------------------------------------------------------------------------
-def _gap_gradient_term(terms: KPointTerms, mu: float):
+def _gap_gradient_term(terms: KPointTerms, mu: float, T: float):
     if terms.gap_gradient is None:
         return 0.0
     return K.gap_gradient_integrand(terms.energies, terms.gap, mu, terms.gap_gradient,
-                                    terms.velocity, terms.velocity2, terms.tol)
+                                    terms.velocity, terms.velocity2, terms.tol, T)
 
 
 def _intraband_integrand(terms: KPointTerms, sol: Solution, ctx) -> np.ndarray:
-    return (K.intraband_integrand(terms.energies, terms.gap, sol.mu, terms.vprod)
-            + _gap_gradient_term(terms, sol.mu))
+    T = ctx.bands.temperature
+    return (K.intraband_integrand(terms.energies, terms.gap, sol.mu, terms.vprod, T)
+            + _gap_gradient_term(terms, sol.mu, T))
 
 
 def _form_a_integrand(terms: KPointTerms, sol: Solution, ctx) -> np.ndarray:
     tot, dia, para = K.form_a_integrand(terms.energies, terms.gap, sol.mu, terms.velocity,
-                                        terms.d2h, vel2=terms.velocity2, d2h2=terms.d2h2)
+                                        terms.d2h, vel2=terms.velocity2, d2h2=terms.d2h2,
+                                        temperature=ctx.bands.temperature)
     return np.array([tot, dia, para])
 
 
@@ -329,9 +334,11 @@ def _form_a_finish(t, t_current, sol, ctx) -> dict:
 
 
 def _form_b_integrand(terms: KPointTerms, sol: Solution, ctx) -> np.ndarray:
+    T = ctx.bands.temperature
     intra, inter = K.form_b_integrand(terms.energies, terms.gap, sol.mu, terms.velocity,
-                                      terms.velocity2, terms.tol, vprod=terms.vprod)
-    return np.array([intra + _gap_gradient_term(terms, sol.mu), inter])
+                                      terms.velocity2, terms.tol, vprod=terms.vprod,
+                                      temperature=T)
+    return np.array([intra + _gap_gradient_term(terms, sol.mu, T), inter])
 
 
 def _form_b_finish(t, t_current, sol, ctx) -> dict:

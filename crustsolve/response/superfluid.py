@@ -221,14 +221,16 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
 
 
 def result_from_kpoints(kdata, kmesh, *, volume, b0, levels, density, mu, smearing, tol, comm,
-                        truncation, gap, layout) -> SuperfluidResult:
+                        truncation, gap, layout, temperature: float = 0.0) -> SuperfluidResult:
     """Every level from per-k ingredients already computed (this rank's
     :class:`KPointData`; collective on ``comm``): the last step of
     :func:`superfluid_density`, and all of a re-analysis of a results file. ``gap`` and
-    ``layout`` are provenance dicts."""
+    ``layout`` are provenance dicts; ``temperature`` (MeV) as in
+    :func:`crustsolve.response.bz.evaluate`."""
     nk = int(len(kmesh.weights))
     out = bz.evaluate(kdata, kmesh, volume=volume, b0=b0, levels=levels, density=density,
-                      mu=mu, smearing=smearing, tol=tol, comm=comm, truncation=truncation)
+                      mu=mu, smearing=smearing, tol=tol, comm=comm, truncation=truncation,
+                      temperature=temperature)
     mesh = {"n": int(getattr(kmesh, "n", 0)), "shift": bool(getattr(kmesh, "shift", False)),
             "symmetry": str(getattr(kmesh, "symmetry", "none")),
             "time_reversal": bool(getattr(kmesh, "time_reversal", False)),

@@ -241,3 +241,58 @@ def test_state_dependent_gap_form_a_equals_form_b():
     assert abs(s["grad"]) > 1e-3 * abs(s["vel"])          # the term matters here
     assert s["vel"] + s["grad"] == pytest.approx(s["curv"], rel=1e-6)
     assert s["b"] == pytest.approx(s["a"], rel=1e-6)
+
+
+# ------------------------------------------------------------------ finite temperature
+def omega_t(Q, V0, mu, delta, ks, T):
+    """Ω(Q, T) = ∫dk/2π [Tr(h(k−Q) − μ) − T Σ_n ln(1 + e^{−e_n/T})] over all BdG eigenvalues
+    e_n (→ Ω(Q) of ``omega`` as T → 0), gap Δ·1 fixed."""
+    tot = 0.0
+    I = np.eye(NG)
+    for k in ks:
+        hp = h_pw(k + Q, V0) - mu * I
+        hm = h_pw(k - Q, V0) - mu * I
+        e = np.linalg.eigvalsh(np.block([[hp, delta * I], [delta * I, -hm]]))
+        tot += np.trace(hm) - T * np.logaddexp(0.0, -e / T).sum()
+    return tot / len(ks)
+
+
+@pytest.mark.parametrize("T", [0.5, 1.5])
+def test_finite_temperature_against_the_grand_potential(T):
+    """At T > 0 (fixed gap) Form A, Form B and the intraband level with thermal factors
+    against ∂²Ω(Q, T)/∂Q² by central differences, on one mesh (V0 = 3, μ = 60, Δ = 2); the
+    normal-fluid (thermal quasiparticle) term lowers the response below its T = 0 value."""
+    V0, mu, delta, dq = 3.0, 60.0, 2.0, 2e-3
+    ks = kmesh(400)
+    om = [omega_t(q, V0, mu, delta, ks, T) for q in (-dq, 0.0, dq)]
+    d2 = (om[0] - 2 * om[1] + om[2]) / dq**2
+    a = b = a0 = 0.0
+    for k in ks:
+        eps, vel, d2h = kernel_inputs(k, V0)
+        gap = np.full(NG, delta)
+        a += K.form_a_integrand(eps, gap, mu, vel, d2h, temperature=T)[0][0, 0]
+        i_, inter = K.form_b_integrand(eps, gap, mu, vel, temperature=T)
+        b += i_[0, 0] + inter[0, 0]
+        a0 += K.form_a_integrand(eps, gap, mu, vel, d2h)[0][0, 0]
+    a, b, a0 = a / len(ks), b / len(ks), a0 / len(ks)
+    assert a == pytest.approx(d2, rel=2e-3)       # the mesh error of shifting k by ±Q
+    assert b == pytest.approx(a, rel=1e-5)
+    assert a < a0 - 1e-3 * a0
+
+
+def test_free_gas_normal_fluid_is_the_yosida_function():
+    """Uniform gas (V0 = 0): ρ_s(T)/ρ = 1 − Y(T), Y the Yosida function of the core module
+    (its own quadrature), at fixed gap Δ and T = 0.6 Δ, from the intraband level."""
+    from crustsolve.core.finite_t import yosida
+
+    mu, delta, T = 60.0, 2.0, 1.2
+    ks = kmesh(4000)
+    intra = n = 0.0
+    for k in ks:
+        eps, vel, d2h = kernel_inputs(k, 0.0)
+        gap = np.full(NG, delta)
+        intra += K.intraband_integrand(eps, gap, mu, K.cluster_products(eps, vel),
+                                       temperature=T)[0, 0]
+        n += K.bcs_occupation(eps, gap, mu, T).sum()
+    frac = intra / (2 * n)                             # b0 = 1
+    assert frac == pytest.approx(1.0 - yosida(T, delta), abs=2e-3)
