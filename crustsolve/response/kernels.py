@@ -333,7 +333,9 @@ def gap_gradient_integrand(eps, gap, mu, dgap, vel, vel2=None, tol=DEFAULT_DEGEN
     with np.errstate(invalid="ignore", divide="ignore"):
         Es = np.where(E > 0, E, 1.0)
         w = np.where(E > 0, xi * gap / Es**2 * (th / Es - s), 0.0)
-    de = np.real(np.einsum("iaa->ia", v2))
+    # a copy: einsum's diagonal is a view of the vertex, which the cluster means below
+    # would overwrite
+    de = np.array(np.real(np.einsum("iaa->ia", v2)))
     dgap = np.array(dgap, dtype=float)
     # Inside a subspace of equal ε and equal Δ the basis is arbitrary: there the band-wise
     # ∂Δ and ∂ε are replaced by their subspace means (traces, basis invariant).

@@ -296,3 +296,17 @@ def test_free_gas_normal_fluid_is_the_yosida_function():
         n += K.bcs_occupation(eps, gap, mu, T).sum()
     frac = intra / (2 * n)                             # b0 = 1
     assert frac == pytest.approx(1.0 - yosida(T, delta), abs=2e-3)
+
+
+def test_gap_gradient_term_leaves_its_inputs_alone():
+    """The degenerate-subspace means act on copies (the vertex is shared by every level)."""
+    rng = np.random.default_rng(5)
+    eps = np.array([-1.0, 0.5, 0.5, 2.0])
+    gap = np.array([1.0, 1.2, 1.2, 0.9])                  # a subspace of equal ε and Δ
+    vel = rng.normal(size=(3, 4, 4)) + 1j * rng.normal(size=(3, 4, 4))
+    vel = vel + vel.conj().transpose(0, 2, 1)
+    dgap = rng.normal(size=(3, 4))
+    v0, d0 = vel.copy(), dgap.copy()
+    K.gap_gradient_integrand(eps, gap, 0.3, dgap, vel)
+    np.testing.assert_array_equal(vel, v0)
+    np.testing.assert_array_equal(dgap, d0)
