@@ -119,6 +119,24 @@ def test_free_gas_every_level_and_galilean_current_vertex(gap, solve):
                                    rtol=1e-9, atol=1e-16)
 
 
+@pytest.mark.mpi
+def test_free_gas_with_a_uniform_pair_field_is_the_empty_lattice(solve):
+    """Δ(r) = const through the pair-field model (band-diagonal matrix elements, rotations in
+    the degenerate clusters of the empty lattice, ∇_kΔ from perturbation theory, which must
+    vanish): every level equals the FD free-gas reference of the constant gap."""
+    B, mu, gap = 0.8 * B0, 9.0, 1.3
+    f = Fields.uniform(N, A_CELL, U0=0.0, B0=B).replace(Delta=np.full((N,) * 3, gap))
+    km = KMesh.monkhorst_pack(2, A_CELL, shift=True)
+    res = solve(f, km, gap=GapSpec("field"), mu=mu, levels=("intraband", "form_a", "form_b"),
+                truncation=False)
+    ref = fd_free_gas_reference(B, mu, gap, 2)
+    np.testing.assert_allclose(np.diag(res.tensor("form_a")), ref["form_a"], rtol=1e-9)
+    np.testing.assert_allclose(np.diag(res.tensor("intraband")), ref["intraband"], rtol=1e-9)
+    np.testing.assert_allclose(np.diag(res.tensor("form_b")), ref["intraband"], rtol=1e-9)
+    assert res.gap_fermi_surface["mean_MeV"] == pytest.approx(gap, rel=1e-12)
+    assert res.gap_fermi_surface["spread_MeV"] < 1e-9
+
+
 # ----------------------------------------------------------- separable cosine lattice
 def cosine_1d(k, V, B=B0):
     """1D FD problem in the grid-Fourier basis: energies, velocity and ∂²ε matrices."""
