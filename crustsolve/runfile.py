@@ -138,9 +138,12 @@ class ZeroPointConfig:
 
     enabled: bool = key(True, "run the zero-point loop (false: rigid lattice only)")
     smear: Literal["all", "U"] = key(
-        "all", "what the Debye–Waller factor acts on: all = U_n, B_n, C_nn n_n and the "
-        "hydrodynamic density; U = U_n only")
-    level: str = key("form_b", "level of theory whose ρ_n,s drives m_I* (one computed by "
+        "all", "what the Debye–Waller factor acts on: all = U_n, B_n, C_nn n_n, the pair field "
+        "Δ_n and the hydrodynamic density; U = U_n only")
+    # Form A: its value at each k needs no k-derivative of band quantities; with the
+    # functional's state-dependent gaps Form B (an integration by parts over the zone) jumps
+    # by tens of per cent between nearby lattices on the quick preset's single k-point.
+    level: str = key("form_a", "level of theory whose ρ_n,s drives m_I* (one computed by "
                      "default)")
     current: bool = key(True, "drive with the level's current-field variant")
     rtol: float = key(1e-2, "relative tolerance of the m_I* fixed point")

@@ -48,7 +48,7 @@ def test_presets_and_overrides():
     ({"fields": "f.h5", "grid": {"points": 20}, "response": {"mu": 5.0}},
      r"grid.points does not apply to a fields-file run"),
     ({"response": {"levels": ["normal"]}},
-     r"zeropoint.level = 'form_b' is not among response.levels \(normal\)"),
+     r"zeropoint.level = 'form_a' is not among response.levels \(normal\)"),
     ({"zeropoint": {"smear": "B"}}, r"zeropoint.smear = 'B' is not one of"),
     ({"bands": {"margin": 1.0}}, r"bands.margin = 1.0 MeV is outside the allowed range"),
     ({"bands": {"buffer": 0.3}}, r"bands.buffer is no longer a run-file key: use bands.margin"),

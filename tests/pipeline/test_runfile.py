@@ -35,7 +35,7 @@ def test_every_key_is_documented():
 @pytest.mark.parametrize("data", [
     {},
     {"preset": "standard", "layer": {"density": 0.05, "Z": 50.0},
-     "response": {"levels": ["normal", "form_b"]}, "petsc": {"eps_tol": "1e-9"}},
+     "response": {"levels": ["normal", "form_a"]}, "petsc": {"eps_tol": "1e-9"}},
     {"fields": "f.h5", "grid": {"order": 4}, "bands": {"nbands": 60},
      "kmesh": {"n": 3, "symmetry": "none"}, "pairing": {"model": "profile", "scale": 0.5},
      "response": {"mu": 5.0, "smearing": [3.0, 2.0]}, "current": {"cnn": -3.0, "nn": 0.01},
