@@ -147,17 +147,19 @@ def _plot(rows, path):
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     # one line per level variant, temperature and chemical potential (the run's: mu None)
-    group = lambda r: (r["level"], r["current"], r["temperature_MeV"], r["mu_fixed"])  # noqa: E731
+    group = lambda r: (r["level"], r["current"], r["temperature_MeV"], r["mu_fixed"],  # noqa: E731
+                       r["setting"].startswith("constant"))
     keys = sorted({group(r) for r in rows},
-                  key=lambda k: (response_levels.names().index(k[0]), k[1], k[2], str(k[3])))
+                  key=lambda k: (response_levels.names().index(k[0]), k[1], k[2], str(k[3]), k[4]))
     many_t = len({k[2] for k in keys}) > 1
     for key in keys:
-        level, cur, T, mu = key
+        level, cur, T, mu, constant = key
         sel = sorted((r for r in rows if group(r) == key), key=lambda r: r["gap_fs_mean_MeV"])
         x = [r["gap_fs_mean_MeV"] for r in sel]
         label = (response_levels.label(level) + (" + current" if cur else "")
-                 + (f", T = {T:g} MeV" if many_t else "") + ("" if mu is None else f", μ = {mu:g}"))
-        style = "s--" if cur else "o-"
+                 + (f", T = {T:g} MeV" if many_t else "") + ("" if mu is None else f", μ = {mu:g}")
+                 + (", constant gap" if constant else ""))
+        style = ("s" if cur else "o") + (":" if constant else "--" if cur else "-")
         axes[0].plot(x, [r["fraction_free"] for r in sel], style, label=label)
         axes[1].plot(x, [r["m_ion_star_over_m_ion"] for r in sel], style, label=label)
     axes[0].set_ylabel(r"$\rho_{n,s}/\rho_{n,f}$ (free neutrons)")
