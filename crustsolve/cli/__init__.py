@@ -79,6 +79,22 @@ class RunContext:
         return modules
 
 
+def number_list(text: str, option: str, example: str = "") -> list:
+    """Comma-separated numbers of one option (``--gap-scale 0.25,0.5,1``) → floats; an
+    InputError naming the option and the offending word otherwise (``example`` is shown)."""
+    hint = f" (give comma-separated numbers, e.g. {example})" if example else ""
+    words = [w.strip() for w in str(text).split(",") if w.strip()]
+    if not words:
+        raise InputError(f"{option} {text!r}: give comma-separated numbers{hint}")
+    out = []
+    for w in words:
+        try:
+            out.append(float(w))
+        except ValueError:
+            raise InputError(f"{option}: {w!r} is not a number{hint}") from None
+    return out
+
+
 @contextmanager
 def for_option(name: str, match: str = ""):
     """Re-raise an :class:`InputError` from the block with the command-line option named

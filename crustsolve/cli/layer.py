@@ -22,7 +22,7 @@ from ..functional import get_functional
 from ..functional.pairing import functional_pairing
 from ..parallel import describe_os_error, on_root, require_memory
 from ..results import Output, identity_json, prepare_outputs, write_atomically
-from . import add_memory_argument, add_overwrite_argument, for_option
+from . import add_memory_argument, add_overwrite_argument, for_option, number_list
 
 #: Peak bytes per grid point while the fields are built, on every rank (measured: 305 B at
 #: 48³, 347 B at 32³).
@@ -64,18 +64,8 @@ def register(subparsers):
 
 def _z_values(text: str) -> list:
     """The Z of ``--z-scan`` (comma-separated numbers in the allowed Z range)."""
-    words = [w.strip() for w in text.split(",") if w.strip()]
-    if not words:
-        raise InputError(f"--z-scan {text!r}: give comma-separated proton numbers, e.g. 40,50")
-    out = []
-    for w in words:
-        try:
-            z = float(w)
-        except ValueError:
-            raise InputError(f"--z-scan: {w!r} is not a number (give comma-separated proton "
-                             "numbers, e.g. 40,50)") from None
-        out.append(check_range("--z-scan Z", z, *_Z_RANGE))
-    return out
+    return [check_range("--z-scan Z", z, *_Z_RANGE)
+            for z in number_list(text, "--z-scan", "40,50")]
 
 
 def _check_arguments(args) -> dict:

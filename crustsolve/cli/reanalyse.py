@@ -25,11 +25,11 @@ from ..mainjob import CURRENT_TAGS, layer_kmesh, level_masses
 from ..parallel import on_root
 from ..response import levels as response_levels
 from ..response.matrix_elements import KPointData
-from ..response.reanalysis import parse_list, settings_from_options, with_gaps
+from ..response.reanalysis import settings_from_options, with_gaps
 from ..response.superfluid import result_from_kpoints
 from ..results import Output, prepare_outputs, write_atomically
 from ..runfile import RunConfig
-from . import add_overwrite_argument
+from . import add_overwrite_argument, number_list
 
 #: First line of the CSV (also how an existing table is recognised as crustsolve's).
 TABLE_HEADER = ("setting,temperature_MeV,mu_MeV,gap_fs_mean_MeV,gap_fs_spread_MeV,level,current,n_s_fm3,"
@@ -176,11 +176,12 @@ def _plot(rows, path):
 def run(args, ctx) -> int:
     comm, log = ctx.comm, ctx.log
     t0 = time.perf_counter()
-    scales = parse_list(args.gap_scale, "--gap-scale") if args.gap_scale is not None else None
-    gaps = parse_list(args.gap, "--gap") if args.gap is not None else None
-    mus = parse_list(args.mu, "--mu") if args.mu is not None else [None]
+    scales = number_list(args.gap_scale, "--gap-scale") if args.gap_scale is not None else None
+    gaps = number_list(args.gap, "--gap") if args.gap is not None else None
+    mus = ([check_range("--mu", m, -100.0, 100.0, unit="MeV")
+            for m in number_list(args.mu, "--mu")] if args.mu is not None else [None])
     temps = ([check_range("--temperature", t, 0.0, 50.0, unit="MeV")
-              for t in parse_list(args.temperature, "--temperature")]
+              for t in number_list(args.temperature, "--temperature")]
              if args.temperature is not None else [0.0])
     settings = settings_from_options(scales, gaps)
     stem = args.results[:-3] if args.results.endswith(".h5") else args.results

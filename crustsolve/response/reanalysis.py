@@ -23,7 +23,6 @@ Units: MeV, fm⁻³.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -81,20 +80,3 @@ def settings_from_options(scales=None, constants=None) -> list:
     out = [GapSetting(scale=float(s)) for s in (scales or ())]
     out += [GapSetting(constant=float(c)) for c in (constants or ())]
     return out or [GapSetting(scale=1.0)]
-
-
-def parse_list(text: str, option: str) -> list:
-    """Comma-separated finite numbers (``--gap-scale 0.25,0.5,1``) → list of floats."""
-    words = [w.strip() for w in str(text).split(",") if w.strip()]
-    if not words:
-        raise InputError(f"{option} {text!r}: give comma-separated numbers")
-    out = []
-    for w in words:
-        try:
-            v = float(w)
-        except ValueError:
-            raise InputError(f"{option}: {w!r} is not a number") from None
-        if not math.isfinite(v):
-            raise InputError(f"{option}: {w!r} is not finite")
-        out.append(v)
-    return out
