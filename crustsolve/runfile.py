@@ -26,6 +26,7 @@ from typing import Literal, Optional
 from .config import from_dict, merge, to_dict
 from .errors import ConfigError, InputError, check_range
 from .response import levels as response_levels
+from .functional.pairing import functional_pairing
 from .response.pairing import GapConfig
 from .results import run_identity
 
@@ -235,6 +236,7 @@ class RunConfig:
                 check_range("pairing.gap", gap.gap, 0.0, 10.0, lo_open=True, unit="MeV")
             else:
                 check_range("pairing.scale", gap.scale, 0.0, 10.0, lo_open=True)
+                functional_pairing(self.layer.functional)   # has one, or says why not
             if self.zeropoint.level not in self.response.levels:
                 raise InputError(f"zeropoint.level = {self.zeropoint.level!r} is not among "
                                  f"response.levels ({', '.join(self.response.levels)})")

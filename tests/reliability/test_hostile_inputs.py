@@ -174,6 +174,16 @@ HOSTILE = [
     ("S14", ["scan", "s.toml"], 2, "not an HDF5 file", {
         "toml": 'densities = [0.03]\noutput = "notes.txt"\n', "keep": ["notes.txt_0.03.h5"]}),
     ("S15", ["scan", "s.toml"], 2, "'densities' must be", {"toml": "densities = [0.03, nan]\n"}),
+    ("S16", ["scan", "s.toml"], 2, "'SLy4' has no built-in neutron pairing",
+     {"toml": 'densities = [0.03]\n[layer]\nfunctional = "SLy4"\n'}),
+    ("S17", ["scan", "s.toml"], 2, "pairing.scale = 0.0 is outside",
+     {"toml": 'densities = [0.03]\n[pairing]\nscale = 0.0\n'}),
+    ("S18", ["scan", "s.toml"], 2, "pairing.kind is no longer a run-file key",
+     {"toml": 'densities = [0.03]\n[pairing]\nkind = "constant"\n'}),
+    ("A01", ["reanalyse", "none.h5"], 2, "cannot read results file", {}),
+    ("A02", ["reanalyse", "none.h5", "--gap", "1,x"], 2, "--gap: 'x' is not a number", {}),
+    ("A03", ["reanalyse", "none.h5", "--temperature", "-1"], 2, "--temperature = -1", {}),
+    ("A04", ["reanalyse", "none.h5", "--gap-scale", "inf"], 2, "--gap-scale = inf", {}),
     ("S16", ["scan", "s_0.03.h5"], 2, "same file as the input RUN.toml",
      {"toml": 'densities = [0.03]\noutput = "s"\n', "keep": ["s_0.03.h5"]}),
     # ---- core
