@@ -199,8 +199,10 @@ def plot_summary(res, path) -> None:
     axes[2].set_ylabel(r"$m_I^\star c^2$ (MeV)")
     axes[2].set_title(f"zero-point loop, <δr²> = {res.msd:.3g} fm²")
     lay = res.layer
+    gap_fs = fin.convergence.get("gap_fermi_surface_mean_MeV", float("nan"))
     fig.suptitle(f"{lay.functional}, n̄ = {lay.nbar:g} fm$^{{-3}}$, {lay.lattice}, Z = {lay.Z:g}, "
-                 f"A = {lay.A:.0f} ({res.config.preset} preset; k-mesh and grid not shown converged)")
+                 f"A = {lay.A:.0f}; {res.config.pairing.model} gap, ⟨Δ⟩$_{{FS}}$ = {gap_fs:.3g} MeV "
+                 f"({res.config.preset} preset; k-mesh and grid not shown converged)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
