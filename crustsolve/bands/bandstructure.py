@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Optional
 
 import numpy as np
@@ -35,6 +35,8 @@ from .eigensolvers import DEFAULT_DENSE_MAX_SIZE, make_eigensolver
 from .grid import Grid
 from .hamiltonian import DEFAULT_ORDER, BlochHamiltonian
 from .kmesh import little_group_order
+from .interpolation import InterpolationSettings, build_interpolating_solver
+from .kmesh import field_symmetry_error, oh_operations
 from .ksweep import KSweep
 from .sectors import SECTOR_MODES, sectors_for, with_sectors
 
@@ -154,6 +156,8 @@ class BandData:
     a: float
     settings: Mapping = field(default_factory=dict)
     timings: Mapping = field(default_factory=dict)
+    #: reduced-basis report (basis size, held-out errors, memory) or None for direct solves
+    interpolation: Optional[Mapping] = None
 
     @property
     def nk(self) -> int:
@@ -169,7 +173,8 @@ class BandData:
 
 
 def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: Optional[int] = None,
-                  progress: Optional[Callable] = None) -> BandData:
+                  progress: Optional[Callable] = None, interpolation=None,
+                  log: Optional[Callable] = None) -> BandData:
     """Lowest ``settings.nev`` band energies at every k of ``kpoints`` (collective on the world).
 
     Parameters
@@ -183,12 +188,19 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
     progress : ``progress(status: KStatus)`` (:class:`~crustsolve.bands.ksweep.KStatus`, whose
         ``summary`` is the k-point's :class:`KPointReport`, None when it failed), called on
         every rank for every k-point, after each round.
+    interpolation : :class:`~crustsolve.bands.interpolation.InterpolationSettings` or None.
+        When given, each k-group first builds a reduced basis from the coarse mesh with
+        ``settings``' solver (checked at held-out points of ``kpoints``), then solves every
+        k-point by Rayleigh–Ritz in it; the report is :attr:`BandData.interpolation`.
+    log : ``log(message)`` for the basis-building phases (called on every rank).
 
     Raises :class:`InputError` for bad input and :class:`ConvergenceError` when a k-point did
     not converge (unless ``settings.allow_unconverged``) — on every rank.
     """
     t_start = time.perf_counter()
     order = DEFAULT_ORDER if order is None else order
+    if interpolation is not None and not isinstance(interpolation, InterpolationSettings):
+        raise InputError("interpolation must be an InterpolationSettings or None")
     if hasattr(kpoints, "points"):
         pts = np.asarray(kpoints.points, dtype=float)
         weights = getattr(kpoints, "weights", None)
@@ -229,7 +241,7 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
             cut_gap=res.cut_gap, solver=res.solver)
 
     grid = Grid(n, fields.a, comm=layout.kcomm)
-    H = centring = None
+    H = centring = interp_report = None
     try:
         H = BlochHamiltonian(grid, fields, order=order)
         centring = sectors_for(grid, fields, settings.sectors)
@@ -241,6 +253,10 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
             i = int(np.argwhere(np.abs(pts) > kmax * (1 + 1e-12))[0][0])
             raise InputError(f"k point #{i} = {pts[i].tolist()} fm^-1 exceeds π/h = {kmax:.6g} "
                              "fm^-1 of the grid")
+        if interpolation is not None:
+            basis_solver, interp_report = interpolating_solver(
+                H, fields, settings, interpolation, pts, centring, log)
+            solvers = {True: basis_solver, False: basis_solver}
         out = sweep.run(step, progress=progress)
     finally:
         if H is not None:
@@ -249,6 +265,9 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
             centring.destroy()
         grid.destroy()
     reports = out.ordered()
+    if interpolation is not None:
+        # every group built its own basis (identical inputs); report group 0's
+        interp_report = layout.world.bcast(interp_report, root=0)
     energies = np.array([rep.energies for rep in reports]).reshape(nk, nev)
     residuals = np.array([rep.residuals for rep in reports]).reshape(nk, nev)
     iterations = np.array([rep.iterations for rep in reports], dtype=np.int64)
@@ -265,4 +284,24 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
                     cut_splits_cluster=splits, cut_gap=gaps, solver=solver_name, order=int(order),
                     a=float(fields.a), timings=timings,
                     settings={**settings.as_dict(),
-                              "centring": centring.kind if centring is not None else "none"})
+                              "centring": centring.kind if centring is not None else "none"},
+                    interpolation=interp_report)
+
+
+def interpolating_solver(H, fields, settings: SolverSettings, interpolation, targets,
+                         centring=None, log=None):
+    """The :class:`~crustsolve.bands.interpolation.ReducedBasisSolver` of one k-group and its
+    report: basis states and held-out references from ``settings``' solver (with vectors,
+    ``interpolation.bands_per_point(nev)`` bands, sectors as configured); images under O_h
+    when the fields have it (no current field, deviation ≤ 1e-10). Collective on H's grid."""
+    images = (not fields.has_current) and field_symmetry_error(fields, oh_operations()) <= 1e-10
+    nb = interpolation.bands_per_point(settings.nev)
+    if nb > H.size:
+        raise InputError(f"interpolation basis_bands = {nb} exceeds the {H.size} grid points")
+    direct = replace(settings, nev=nb, warm_start=False).make(
+        want_vectors=True, verify_multiplicity=True, centring=centring)
+    solver, report = build_interpolating_solver(H, direct, settings.nev, interpolation, targets,
+                                                images=images, progress=log)
+    report["images"] = bool(images)
+    report["direct_solver"] = settings.kind
+    return solver, report

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from ..bands.bandstructure import SolverSettings, compute_bands
+from ..bands.interpolation import InterpolationSettings
 from ..bands.fields import Fields, field_checksum
 from ..bands.hamiltonian import DEFAULT_ORDER
 from ..bands.kmesh import KMesh, field_symmetry_error, kpath, oh_operations
@@ -49,6 +50,12 @@ def register(subparsers):
     g.add_argument("--kpath", default=None, metavar="LABELS",
                    help="high-symmetry path through G, X, M, R (e.g. GXMGRX)")
     p.add_argument("--shift", action="store_true", help="shifted (not Γ-centred) mesh")
+    p.add_argument("--interpolate", type=int, default=0, metavar="M",
+                   help="solve the --kmesh points by Rayleigh–Ritz in a reduced basis built from "
+                        "the states of the M×M×M mesh (same shift) and checked at held-out "
+                        "points (0 = solve every point directly, the default)")
+    p.add_argument("--interpolate-tol", type=float, default=1e-4, metavar="MeV",
+                   help="largest accepted eigenvalue error at the held-out points (default 1e-4)")
     p.add_argument("--points", type=int, default=10, help="k-points per path segment (default 10)")
     p.add_argument("--symmetry", choices=("auto", "oh", "none"), default="auto",
                    help="point group of the mesh reduction: auto (O_h if the fields are O_h "
@@ -114,6 +121,10 @@ def _check_arguments(args) -> None:
         check_range("--kgroups", args.kgroups, 1, None)
     if args.kmesh is not None:
         check_range("--kmesh", args.kmesh, 1, None)
+    check_range("--interpolate", args.interpolate, 0, None)
+    if args.interpolate and args.kpath is not None:
+        raise InputError("--interpolate works with --kmesh, not with --kpath")
+    check_range("--interpolate-tol", args.interpolate_tol, 0.0, None, lo_open=True, unit="MeV")
     if args.kpath is not None:
         with for_option("--kpath" if args.points >= 1 else "--points"):
             kpath(1.0, args.kpath, args.points)  # labels and points per segment
@@ -126,6 +137,8 @@ def _identity(args, fields, order, settings, petsc_args) -> dict:
     kpoints = ({"kpath": args.kpath, "points": args.points} if args.kpath is not None else
                {"kmesh": args.kmesh or 1, "shift": bool(args.shift), "symmetry": args.symmetry,
                 "time_reversal": not args.no_time_reversal})
+    if args.interpolate:
+        kpoints["interpolate"] = {"coarse": args.interpolate, "tol_MeV": args.interpolate_tol}
     return {"command": "bands", "fields_sha256": sums, "a_fm": fields.a, "order": order,
             "solver": settings.as_dict(), "kpoints": kpoints,
             "petsc_options": parse_options(petsc_args)}
@@ -228,7 +241,12 @@ def run(args, ctx) -> int:
                      f"max res {rep.max_residual:.1e}  it {rep.iterations}  {rep.seconds:.2f} s"
                      f"  ETA {status.eta_seconds:.0f} s{flag}")
 
-        data = compute_bands(fields, kset, settings, layout, order=order, progress=progress)
+        interp = None
+        if args.interpolate:
+            interp = InterpolationSettings(coarse=args.interpolate, shift=bool(args.shift),
+                                           tol=args.interpolate_tol)
+        data = compute_bands(fields, kset, settings, layout, order=order, progress=progress,
+                             interpolation=interp, log=log.info)
 
         datasets = {
             f"{GROUP}/energies": (data.energies, "MeV"),
@@ -254,6 +272,15 @@ def run(args, ctx) -> int:
                   "eps_type_used": data.solver, "centring_sectors": data.settings["centring"],
                   "fields_provenance": dict(fields.provenance)}
         config["fields_checksums"] = fields.checksum_status
+        if data.interpolation is not None:
+            rep = data.interpolation
+            config["interpolation"] = rep
+            datasets[f"{GROUP}/interpolation_held_out_kpoints"] = (
+                np.array(rep["held_out_kpoints"]), "fm^-1")
+            log.info(f"reduced basis: {rep['basis_size']} functions "
+                     f"({format_bytes(rep['basis_bytes_per_rank'])} per rank), held-out max "
+                     f"|Δε| {rep['held_out_max_error_MeV']:.2e} MeV, built in "
+                     f"{rep['build_seconds']:.1f} s")
         write_results(args.out, comm, datasets, config, layout=layout,
                       timings=dict(data.timings), identity=identity)
         if data.settings["centring"] != "none":
