@@ -28,7 +28,9 @@ import h5py
 import numpy as np
 
 from .bands import BlochHamiltonian, Grid
+from .bands.bandstructure import SolverSettings, interpolating_solver
 from .bands.eigensolvers import make_eigensolver
+from .bands.interpolation import interpolation_summary
 from .bands.kmesh import KMesh
 from .bands.sectors import sectors_for, with_sectors
 from .bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes,
@@ -337,6 +339,7 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
     evaluations = []
 
     nbands = [nb]          # grows if a band calculation ends below μ + margin
+    interpolation_reports = {}   # band calculation → reduced-basis report
 
     def band_calculation(i, inputs):
         fields = inputs.fields
@@ -352,6 +355,14 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
                 solver = with_sectors(make_eigensolver(cfg.bands.solver, nev=nbands[0],
                                                        tol=cfg.bands.tol, want_vectors=True),
                                       centring)
+                if cfg.kmesh.interpolate:
+                    # the fields change with every zero-point iteration: a basis per calculation
+                    solver, report = interpolating_solver(
+                        H, fields, SolverSettings(kind=cfg.bands.solver, nev=nbands[0],
+                                                  tol=cfg.bands.tol, sectors=cfg.bands.sectors),
+                        cfg.kmesh.interpolation(), kmesh.points, centring, log.info)
+                    log.info(interpolation_summary(report))
+                    interpolation_reports[i] = report
                 result = superfluid_density(
                     H, kmesh, solver, gap=gap, levels=cfg.response.levels,
                     smearing=cfg.response.smearing, degeneracy_tol=cfg.response.degeneracy_tol,
@@ -394,7 +405,15 @@ def _run_main_job(cfg, comm, log, resume, petsc_options, allow_oversubscribe_mem
         drive = driving[CURRENT_TAGS[cfg.zeropoint.current and CURRENT_TAGS[True] in driving]]
         m_out = drive["m_ion_star_c2_MeV"]
         hydro = hydrodynamic_comparison(inputs.n_n, base.a, layer, comm) if cfg.hydro else {}
-        ev = Evaluation(i, msd, m_in, levels, m_out, _convergence(result), inputs.smeared,
+        conv = _convergence(result)
+        if i in interpolation_reports:
+            rep = interpolation_reports[i]
+            conv.update({"interpolation_basis_size": rep["basis_size"],
+                         "interpolation_held_out_max_error_MeV": rep["held_out_max_error_MeV"],
+                         "interpolation_rounds": len(rep["rounds"]),
+                         "interpolation_basis_bytes_per_rank": rep["basis_bytes_per_rank"],
+                         "interpolation_build_seconds": rep["build_seconds"]})
+        ev = Evaluation(i, msd, m_in, levels, m_out, conv, inputs.smeared,
                         hydro, time.perf_counter() - te)
         evaluations.append(ev)
         log.info(f"band calculation {i}: <dr^2> = {msd:.4g} fm^2 → m_I* c² = {m_out:.6g} MeV, "

@@ -97,10 +97,28 @@ class KMeshConfig:
     symmetry: Literal["auto", "oh", "none"] = key(
         "auto", "point-group reduction: auto = O_h when the fields are O_h invariant and carry "
         "no current field")
+    interpolate: int = key(0, "M > 0: solve the mesh by Rayleigh–Ritz in a reduced basis built "
+                           "from the states of the M×M×M mesh (same shift) and their O_h "
+                           "images, checked at held-out k-points; 0 = solve every k directly")
+    interpolate_tol: float = key(1e-4, "largest eigenvalue error (MeV) accepted at the "
+                                 "held-out k-points (the basis is enlarged until it holds)")
 
     def __post_init__(self):
         if not 1 <= self.n <= 64:
             raise InputError(f"kmesh.n = {self.n} is outside the allowed range [1, 64]")
+        if not 0 <= self.interpolate <= 64:
+            raise InputError(f"kmesh.interpolate = {self.interpolate} is outside the allowed "
+                             "range [0, 64] (0 = direct)")
+        check_range("kmesh.interpolate_tol", self.interpolate_tol, 0.0, 1.0, lo_open=True,
+                    unit="MeV")
+
+    def interpolation(self):
+        """The :class:`~crustsolve.bands.interpolation.InterpolationSettings`, or None (direct)."""
+        if not self.interpolate:
+            return None
+        from .bands.interpolation import InterpolationSettings
+        return InterpolationSettings(coarse=self.interpolate, shift=self.shift,
+                                     tol=self.interpolate_tol)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ interlacing): the only error is the basis, and it is measured, not assumed
 
 Basis: the computed states of the irreducible points of a coarse mesh and their images
 under the point group of the fields, u_{Rk}(r) = u_k(R⁻¹r) (signed permutations of the grid
-indices about the origin, :func:`crustsolve.bands.kmesh.field_symmetry_error`), stacked and
-orthonormalised by the eigen-decomposition of their overlap matrix S = Pᴴ P, keeping the
-directions with eigenvalue above ``threshold`` (a rank-revealing step: the images and
-neighbouring k-points are nearly linearly dependent), followed by one Cholesky pass.
+indices about the origin, :func:`crustsolve.bands.kmesh.field_symmetry_error`), added block
+by block to a :class:`BasisBuilder` (Gram–Schmidt against the basis so far, then a
+rank-revealing step that keeps only directions adding more than ``threshold`` of weight:
+the images and neighbouring k-points are nearly linearly dependent).
 
 :class:`ReducedBasisSolver` has the interface of the other eigensolvers (``solve(A)`` with
 A = h(k) assembled by :class:`~crustsolve.bands.hamiltonian.BlochHamiltonian`), so the k-sweep
@@ -30,8 +30,8 @@ engine, the matrix elements and the response levels use it unchanged: the projec
 is formed as Φᴴ(AΦ) (one sparse-times-dense product and one block inner product per k),
 and the Ritz vectors Φc are returned as a BV for the matrix elements.
 
-Memory: Φ holds M columns of the grid's local rows (16 M N_loc bytes per rank); the stacked
-states before compression hold as many columns as the star of the coarse mesh has states.
+Memory: Φ holds M columns of the grid's local rows (16 M N_loc bytes per rank), plus one
+block of states and the gathered states of one coarse k-point while the basis is built.
 """
 from __future__ import annotations
 
@@ -108,19 +108,18 @@ def _gather_columns(grid, local) -> np.ndarray:
 
 
 def symmetry_images(grid, states, k, a: float, operations=None):
-    """Images u_{Rk} = u_k ∘ R⁻¹ of the local states at k, one (Rk, local array) per image.
+    """Images u_{Rk} = u_k ∘ R⁻¹ of the local states at k: yields (Rk, local array) per image.
 
     ``states``: (N_loc, m) local rows of the u-gauge states at k (PETSc order). The identity
-    (k itself) comes first. Collective (gathers the columns when the grid is distributed).
+    (k itself) comes first. A generator (one image in memory at a time); collective
+    (gathers the columns when the grid is distributed), so every rank must consume it fully.
     """
     pairs = image_operations(k, a, operations)
     full = _gather_columns(grid, states)
     rows = slice(*grid.ownership_range)
-    out = []
     for R, kr in pairs:
-        src = _grid_image_permutation(grid, R)
-        out.append((kr, np.ascontiguousarray(full[src][rows])))
-    return out
+        src = _grid_image_permutation(grid, R)[rows]
+        yield kr, np.ascontiguousarray(full[src])
 
 
 def _allreduce(comm, local):
@@ -129,13 +128,66 @@ def _allreduce(comm, local):
     return out
 
 
+class BasisBuilder:
+    """Grows an orthonormal basis block by block (collective on ``grid.comm``).
+
+    Each added block Q (unit-norm states, (N_loc, m)) is orthogonalised against the basis so
+    far twice (classical Gram–Schmidt with re-orthogonalisation), then its own overlap
+    QᴴQ is diagonalised and only directions of weight above ``threshold`` are kept (the
+    rank-revealing step: a direction's weight is the squared norm of what the states add to
+    the basis), normalised, orthogonalised once more and Cholesky-orthonormalised. Only Φ and
+    one block are held: O(N M) memory, O(N M m) work per block.
+    """
+
+    def __init__(self, grid, threshold: float = DEFAULT_THRESHOLD):
+        check_range("interpolation basis threshold", threshold, lo=0.0, hi=1e-2, lo_open=True)
+        self.grid = grid
+        self.threshold = float(threshold)
+        self.phi = np.zeros((grid.local_size, 0), dtype=complex)
+        self.kpoints = []
+        self.nstacked = 0
+        self.discarded_weight = 0.0
+
+    def _project_out(self, Q):
+        if self.phi.shape[1]:
+            for _ in range(2):
+                Q -= self.phi @ _allreduce(self.grid.comm, self.phi.conj().T @ Q)
+        return Q
+
+    def add(self, states, k=None) -> int:
+        """Add one block of states; returns the number of new basis functions."""
+        Q = np.array(states, dtype=complex, copy=True)
+        self.nstacked += Q.shape[1]
+        if k is not None:
+            self.kpoints.append(np.asarray(k, dtype=float))
+        Q = self._project_out(Q)
+        G = _allreduce(self.grid.comm, Q.conj().T @ Q)
+        lam, V = np.linalg.eigh(0.5 * (G + G.conj().T))
+        keep = lam > self.threshold
+        if np.any(~keep):
+            self.discarded_weight = max(self.discarded_weight, float(lam[~keep].max()))
+        if not np.any(keep):
+            return 0
+        Q = self._project_out(Q @ (V[:, keep] / np.sqrt(lam[keep])))
+        Q = _orthonormalise(self.grid, Q)
+        self.phi = np.hstack([self.phi, Q])
+        return int(Q.shape[1])
+
+    def basis(self) -> "ReducedBasis":
+        if self.phi.shape[1] == 0:
+            raise InputError("reduced basis: no states to build it from")
+        ks = np.array(self.kpoints) if self.kpoints else np.zeros((0, 3))
+        return ReducedBasis(self.grid, self.phi, ks, self.nstacked, self.threshold,
+                            self.discarded_weight)
+
+
 @dataclass
 class ReducedBasis:
     """Orthonormal basis Φ of the grid's local rows (N_loc, M) on ``grid.comm``.
 
     ``source_kpoints`` (K, 3) fm⁻¹: the k of every stacked state set (images included);
-    ``nstacked``: columns before compression; ``discarded_weight``: largest overlap
-    eigenvalue dropped (relative weight of the most important discarded direction).
+    ``nstacked``: columns before compression; ``discarded_weight``: largest weight (squared
+    norm of the part new to the basis) of a dropped direction.
     """
 
     grid: object
@@ -158,29 +210,15 @@ class ReducedBasis:
     @classmethod
     def from_states(cls, grid, state_sets, *, threshold: float = DEFAULT_THRESHOLD,
                     kpoints=None) -> "ReducedBasis":
-        """Orthonormalise stacked states (a list of (N_loc, m_i) local arrays). Collective.
-
-        Directions of the overlap matrix with eigenvalue ≤ ``threshold`` × (largest) are
-        dropped; the rest are normalised, then re-orthonormalised once by Cholesky (the
-        first pass loses ~ε/threshold of orthogonality).
-        """
-        check_range("interpolation basis threshold", threshold, lo=0.0, hi=1e-2, lo_open=True)
+        """Orthonormalise blocks of states (a list of (N_loc, m_i) local arrays) with a
+        :class:`BasisBuilder`. Collective."""
+        builder = BasisBuilder(grid, threshold)
         if not state_sets:
             raise InputError("reduced basis: no states to build it from")
-        P = np.concatenate([np.asarray(s, dtype=complex) for s in state_sets], axis=1)
-        comm = grid.comm
-        S = _allreduce(comm, P.conj().T @ P)
-        S = 0.5 * (S + S.conj().T)
-        lam, V = np.linalg.eigh(S)             # identical input on every rank
-        lam_max = float(lam[-1])
-        keep = lam > threshold * lam_max
-        dropped = float(lam[~keep].max()) / lam_max if np.any(~keep) else 0.0
-        phi = P @ (V[:, keep] / np.sqrt(lam[keep]))
-        del P
-        phi = _orthonormalise(grid, phi)
-        ks = np.zeros((0, 3)) if kpoints is None else np.asarray(kpoints, dtype=float)
-        return cls(grid, phi, ks, int(sum(np.shape(s)[1] for s in state_sets)),
-                   float(threshold), dropped)
+        ks = [None] * len(state_sets) if kpoints is None else list(kpoints)
+        for block, k in zip(state_sets, ks):
+            builder.add(block, k)
+        return builder.basis()
 
     def dense_mat(self):
         """Φ as a new PETSc dense Mat on the grid's communicator (shares no memory)."""
@@ -298,17 +336,21 @@ class ReducedBasisSolver:
                            cut_splits_cluster=bool(splits), settings=settings)
 
 
-def coarse_states(hamiltonian, solver, kpoints, *, images: bool = True, operations=None,
-                  progress=None):
-    """Direct solves at each k of ``kpoints`` ((K, 3) fm⁻¹); returns (state sets, their k).
+def add_states(builder, states, k, *, images: bool, operations=None) -> None:
+    """Add the local states at k, and with ``images`` their symmetry images, to ``builder``."""
+    grid = builder.grid
+    pairs = symmetry_images(grid, states, k, grid.a, operations) if images else [(k, states)]
+    for kr, ur in pairs:
+        builder.add(ur, kr)
 
-    With ``images`` each solved k also contributes the images of its states under
-    ``operations`` (default O_h; the caller checks that the fields have that symmetry).
-    ``solver`` must return vectors. Collective on the Hamiltonian's grid.
-    ``progress(i, K, seconds)`` is called after each solve.
+
+def add_coarse_states(builder, hamiltonian, solver, kpoints, *, images: bool = True,
+                      operations=None, progress=None) -> None:
+    """Direct solves at each k of ``kpoints`` ((K, 3) fm⁻¹), their states (and with
+    ``images`` their images under ``operations``, default O_h: the caller checks that the
+    fields have that symmetry) added to ``builder``. ``solver`` must return vectors.
+    Collective on the Hamiltonian's grid. ``progress(i, K, seconds)`` after each k.
     """
-    grid = hamiltonian.grid
-    sets, ks = [], []
     kpoints = np.asarray(kpoints, dtype=float).reshape(-1, 3)
     for i, k in enumerate(kpoints):
         t0 = time.perf_counter()
@@ -323,21 +365,18 @@ def coarse_states(hamiltonian, solver, kpoints, *, images: bool = True, operatio
             u = bv_local_array(res.vectors)
         finally:
             res.destroy()
-        pairs = symmetry_images(grid, u, k, grid.a, operations) if images else [(k, u)]
-        for kr, ur in pairs:
-            sets.append(ur)
-            ks.append(kr)
+        add_states(builder, u, k, images=images, operations=operations)
         if progress is not None:
             progress(i, len(kpoints), time.perf_counter() - t0)
-    return sets, np.array(ks)
 
 
 def basis_from_solves(hamiltonian, solver, kpoints, *, threshold: float = DEFAULT_THRESHOLD,
                       images: bool = True, operations=None, progress=None) -> ReducedBasis:
-    """:func:`coarse_states` at ``kpoints`` orthonormalised into a :class:`ReducedBasis`."""
-    sets, ks = coarse_states(hamiltonian, solver, kpoints, images=images,
-                             operations=operations, progress=progress)
-    return ReducedBasis.from_states(hamiltonian.grid, sets, threshold=threshold, kpoints=ks)
+    """:func:`add_coarse_states` at ``kpoints`` into a new :class:`ReducedBasis`."""
+    builder = BasisBuilder(hamiltonian.grid, threshold)
+    add_coarse_states(builder, hamiltonian, solver, kpoints, images=images,
+                      operations=operations, progress=progress)
+    return builder.basis()
 
 
 @dataclass(frozen=True)
@@ -479,15 +518,17 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
     say(f"reduced basis: direct solves at {coarse.nk} coarse k-point(s) of the "
         f"{settings.coarse}³ {'shifted ' if settings.shift else ''}mesh"
         + (" (with their O_h images)" if images else ""))
-    sets, ks = coarse_states(
-        hamiltonian, direct_solver, coarse.points, images=images,
+    builder = BasisBuilder(grid, settings.threshold)
+    add_coarse_states(
+        builder, hamiltonian, direct_solver, coarse.points, images=images,
         progress=lambda i, n, sec: say(f"  coarse k {i + 1}/{n}: {sec:.1f} s"))
     targets = np.asarray(targets, dtype=float).reshape(-1, 3)
-    chosen = _farthest(targets, ks, settings.holdout)
+    chosen = _farthest(targets, np.array(builder.kpoints), settings.holdout)
     used = set(chosen)
     rounds = []
     while True:
-        basis = ReducedBasis.from_states(grid, sets, threshold=settings.threshold, kpoints=ks)
+        basis = builder.basis()
+        ks = basis.source_kpoints
         solver = ReducedBasisSolver(basis, nev)
         check, kept = held_out_errors(hamiltonian, direct_solver, solver, targets[chosen],
                                       emax=settings.emax, keep_states=True)
@@ -506,12 +547,9 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
                 f"basis enlargement(s) (basis {basis.size} functions); use a denser coarse "
                 "mesh, more basis_bands, or a looser tolerance")
         w = check.worst_index
-        kw = targets[chosen[w]]
-        pairs = (symmetry_images(grid, kept[w], kw, grid.a) if images else [(kw, kept[w])])
-        for kr, ur in pairs:
-            sets.append(ur)
-            ks = np.vstack([ks, kr])
-        more = _farthest(targets, ks, 1, exclude=used)
+        add_states(builder, kept[w], targets[chosen[w]], images=images)
+        del kept
+        more = _farthest(targets, np.array(builder.kpoints), 1, exclude=used)
         chosen = [c for i, c in enumerate(chosen) if i != w] + more
         used.update(more)
         if not chosen:     # every target point is in the basis now
@@ -523,3 +561,12 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
               "held_out_kpoints": targets[chosen].tolist(),
               "held_out_max_error_MeV": check.worst, "build_seconds": time.perf_counter() - t0}
     return solver, report
+
+
+def interpolation_summary(report) -> str:
+    """One line describing a reduced-basis report (for the run log)."""
+    return (f"reduced basis: {report['basis_size']} functions from {report['stacked_states']} "
+            f"states ({report['basis_bytes_per_rank'] / 1e6:.1f} MB per rank); held-out max "
+            f"|Δε| {report['held_out_max_error_MeV']:.2e} MeV (tol "
+            f"{report['settings']['tol']:g} MeV) after {len(report['rounds'])} round(s); built "
+            f"in {report['build_seconds']:.1f} s")

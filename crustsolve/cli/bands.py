@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from ..bands.bandstructure import SolverSettings, compute_bands
-from ..bands.interpolation import InterpolationSettings
+from ..bands.interpolation import InterpolationSettings, interpolation_summary
 from ..bands.fields import Fields, field_checksum
 from ..bands.hamiltonian import DEFAULT_ORDER
 from ..bands.kmesh import KMesh, field_symmetry_error, kpath, oh_operations
@@ -277,10 +277,7 @@ def run(args, ctx) -> int:
             config["interpolation"] = rep
             datasets[f"{GROUP}/interpolation_held_out_kpoints"] = (
                 np.array(rep["held_out_kpoints"]), "fm^-1")
-            log.info(f"reduced basis: {rep['basis_size']} functions "
-                     f"({format_bytes(rep['basis_bytes_per_rank'])} per rank), held-out max "
-                     f"|Δε| {rep['held_out_max_error_MeV']:.2e} MeV, built in "
-                     f"{rep['build_seconds']:.1f} s")
+            log.info(interpolation_summary(rep))
         write_results(args.out, comm, datasets, config, layout=layout,
                       timings=dict(data.timings), identity=identity)
         if data.settings["centring"] != "none":

@@ -18,7 +18,9 @@ import time
 import numpy as np
 
 from ..bands import BlochHamiltonian, Fields, Grid
+from ..bands.bandstructure import SolverSettings, interpolating_solver
 from ..bands.eigensolvers import make_eigensolver
+from ..bands.interpolation import interpolation_summary
 from ..bands.sectors import sectors_for, with_sectors
 from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations
 from ..config import to_dict
@@ -88,7 +90,7 @@ def run_config(config, comm, log):
                else CurrentTerm(config.current.cnn, config.current.nn))
     r = config.response
     grid = Grid(fields.n, fields.a, comm=layout.kcomm)
-    H = centring = None
+    H = centring = interpolation = None
     try:
         H = BlochHamiltonian(grid, fields, order=config.grid.order)
         # [bands] sectors: split each solve by the bcc/fcc centring translations.
@@ -96,6 +98,12 @@ def run_config(config, comm, log):
         solver = with_sectors(make_eigensolver(config.bands.solver, nev=nev,
                                                tol=config.bands.tol, want_vectors=True),
                               centring)
+        if config.kmesh.interpolate:
+            solver, interpolation = interpolating_solver(
+                H, fields, SolverSettings(kind=config.bands.solver, nev=nev,
+                                          tol=config.bands.tol, sectors=config.bands.sectors),
+                config.kmesh.interpolation(), kmesh.points, centring, log.info)
+            log.info(interpolation_summary(interpolation))
         result = superfluid_density(H, kmesh, solver, gap=gap, levels=r.levels,
                                     layout=layout, density=r.neutron_density, mu=r.mu,
                                     smearing=r.smearing, degeneracy_tol=r.degeneracy_tol,
@@ -110,7 +118,7 @@ def run_config(config, comm, log):
     log.info(summary_table(result, config))
     if config.output:
         write_result(config.output, result, config, comm, layout,
-                     {"wall_seconds": time.perf_counter() - t0})
+                     {"wall_seconds": time.perf_counter() - t0}, interpolation)
         log.info(f"results written to {config.output}")
     layout.free()
     return result
@@ -155,8 +163,10 @@ def summary_table(result, config) -> str:
     return "\n".join(lines)
 
 
-def write_result(path, result, config, comm, layout=None, timings=None) -> None:
-    """HDF5 result (``response/<level>/tensor`` etc.) with provenance; rank 0 writes."""
+def write_result(path, result, config, comm, layout=None, timings=None,
+                 interpolation=None) -> None:
+    """HDF5 result (``response/<level>/tensor`` etc.) with provenance; rank 0 writes.
+    ``interpolation``: the reduced-basis report, stored in the config attribute."""
     ds = {}
     for name, lv in result.levels.items():
         ds[f"{GROUP}/{name}/tensor"] = (lv.tensor, "fm^-3 (rho_n,s/m_n)")
@@ -181,5 +191,8 @@ def write_result(path, result, config, comm, layout=None, timings=None) -> None:
                 ds[f"{GROUP}/{name}/{tag}/m_ion_star_over_m_ion"] = (em.m_ion_star_over_m_ion, "1")
     ds[f"{GROUP}/band_margin"] = (result.band_margin, "MeV")
     ds[f"{GROUP}/b0"] = (result.b0, "MeV fm^2")
-    write_results(path, comm, ds, to_dict(config), layout=layout, timings=timings,
+    cfg = to_dict(config)
+    if interpolation is not None:
+        cfg["interpolation"] = interpolation
+    write_results(path, comm, ds, cfg, layout=layout, timings=timings,
                   identity=identity_of(config))

@@ -72,7 +72,7 @@ def test_symmetry_images_are_eigenstates_at_the_rotated_k(ham):
     A.destroy()
     u = I.bv_local_array(res.vectors)
     res.destroy()
-    images = I.symmetry_images(ham.grid, u, k, A_CELL)
+    images = list(I.symmetry_images(ham.grid, u, k, A_CELL))
     assert len(images) == 48          # a general k has 48 distinct images under O_h
     np.testing.assert_allclose(images[0][0], k, rtol=0, atol=1e-15)
     comm = ham.grid.comm
