@@ -49,6 +49,8 @@ def main(argv=None):
     p.add_argument("--kmesh", type=int, default=4, help="target mesh N (shifted)")
     p.add_argument("--coarse", type=int, default=2, help="coarse mesh M of the basis (shifted)")
     p.add_argument("--interpolate-tol", type=float, default=1e-4, help="held-out tolerance, MeV")
+    p.add_argument("--blocks", default="auto", choices=("auto", "on", "off"),
+                   help="Fourier blocks of the basis (InterpolationSettings.blocks)")
     p.add_argument("--emax", type=float, default=None, help="also report the error below this energy (MeV)")
     p.add_argument("--out", default=None, help="JSON output (default: stdout only)")
     args = p.parse_args(argv)
@@ -78,7 +80,8 @@ def main(argv=None):
     runs = {}
     for route in ("direct", "interpolated"):
         layout = Layout.create(comm, ngroups=1, nk=mesh.nk)
-        interp = (InterpolationSettings(coarse=args.coarse, shift=True, tol=args.interpolate_tol)
+        interp = (InterpolationSettings(coarse=args.coarse, shift=True, tol=args.interpolate_tol,
+                                        blocks=args.blocks)
                   if route == "interpolated" else None)
         t0 = time.perf_counter()
         try:
@@ -99,6 +102,8 @@ def main(argv=None):
            "ratio_wall_direct_over_interpolated": t_direct / t_interp,
            "ratio_per_k_direct_over_interpolated":
                float(np.mean(direct.seconds) / np.mean(interp.seconds)),
+           "fourier_blocks": rep["fourier_blocks"],
+           "fourier_block_bytes": rep["fourier_block_bytes"],
            "basis_size": rep["basis_size"], "stacked_states": rep["stacked_states"],
            "basis_bytes_per_rank": rep["basis_bytes_per_rank"], "rounds": rep["rounds"],
            "held_out_max_error_MeV": rep["held_out_max_error_MeV"],

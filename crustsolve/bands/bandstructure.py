@@ -228,7 +228,7 @@ def compute_bands(fields, kpoints, settings: SolverSettings, layout, *, order: O
         A = H.matrix(point.k)
         t1 = time.perf_counter()
         try:
-            res = solve(solvers[settings.verify_at(point.k, fields.a)], A)
+            res = solve(solvers[settings.verify_at(point.k, fields.a)], A, k=point.k)
         finally:
             A.destroy()
         times["assembly"] += t1 - t0

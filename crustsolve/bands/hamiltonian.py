@@ -263,6 +263,29 @@ class BlochHamiltonian:
         """h(k) (MeV) as a new Hermitian complex AIJ Mat; k: 3 Cartesian components in fm⁻¹."""
         return self._assemble(self._phases(k))
 
+    @property
+    def displacements(self) -> np.ndarray:
+        """(nslot, 3) fm: the displacement d of each stencil slot (slot 0: the diagonal), so
+        that h(k) = Σ_s e^{ik·d_s} H_s with the k-independent slot matrices H_s."""
+        return self._disp.copy()
+
+    def slot_matrix(self, s: int):
+        """H_s as a new Mat: the entries of h(0) of stencil slot ``s`` only (one per row)."""
+        nslot = len(self._disp)
+        if not (0 <= int(s) < nslot):
+            raise InputError(f"stencil slot must be in [0, {nslot - 1}], got {s!r}")
+        PETSc = self._PETSc
+        nloc = self._nloc
+        pos = np.flatnonzero(self._slot == int(s))     # one stored entry per local row
+        cols = self._cols[pos].astype(PETSc.IntType)
+        vals = self._vals0[pos]
+        indptr = np.arange(nloc + 1, dtype=PETSc.IntType)
+        N = self.size
+        A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, cols, vals),
+                                  comm=PETSc.Comm(self.grid.comm))
+        A.assemble()
+        return A
+
     def dmatrix(self, k, d: int):
         """∂h/∂k_d (MeV fm) as a new Mat: entries i d_ij,d H_ij(k) (exact for the discrete h)."""
         d = self._check_axis(d)

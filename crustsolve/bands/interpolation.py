@@ -49,6 +49,9 @@ from ..petsc_env import init_petsc
 from .eigensolvers.result import EigenResult
 from .kmesh import oh_operations
 
+#: Largest memory (bytes, replicated per rank) the "auto" choice gives the Fourier blocks.
+BLOCKS_AUTO_BYTES = 4e9
+
 #: Default overlap-eigenvalue threshold of the rank-revealing step (columns are unit vectors,
 #: so this is the weight, relative to one state, of a discarded direction).
 DEFAULT_THRESHOLD = 1e-8
@@ -228,8 +231,9 @@ class ReducedBasis:
                                        array=np.array(self.phi, order="F"),
                                        comm=PETSc.Comm(self.grid.comm))
 
-    def project(self, A):
-        """(Φᴴ A Φ replicated (M, M), AΦ local (N_loc, M)) for a Mat A on the grid. Collective."""
+    def project(self, A, hermitian: bool = True):
+        """(Φᴴ A Φ replicated (M, M), AΦ local (N_loc, M)) for a Mat A on the grid (made
+        exactly Hermitian when ``hermitian``). Collective."""
         Phi = self.dense_mat()
         Y = None
         try:
@@ -240,7 +244,67 @@ class ReducedBasis:
             if Y is not None:
                 Y.destroy()
         Hs = _allreduce(self.grid.comm, self.phi.conj().T @ y)
-        return 0.5 * (Hs + Hs.conj().T), y
+        return (0.5 * (Hs + Hs.conj().T) if hermitian else Hs), y
+
+
+def _mat_times(A, X) -> np.ndarray:
+    """A·X for a distributed Mat A and local rows X (N_loc, m): local rows of the product."""
+    PETSc, _ = init_petsc()
+    nloc, m = X.shape
+    Xm = PETSc.Mat().createDense(size=((nloc, A.getSize()[1]), (None, m)),
+                                 array=np.array(X, order="F"), comm=A.getComm())
+    Y = None
+    try:
+        Y = A.matMult(Xm)
+        return np.array(Y.getDenseArray(), dtype=complex, copy=True)
+    finally:
+        Xm.destroy()
+        if Y is not None:
+            Y.destroy()
+
+
+@dataclass(frozen=True)
+class FourierBlocks:
+    """Φᴴ h(k) Φ = B₀ + Σ_s (e^{ik·d_s} B_s + h.c.) over the stencil displacements d_s with
+    a positive first nonzero component (the slot of −d_s holds B_sᴴ, h being Hermitian).
+
+    ``displacements`` (P, 3) fm; ``diagonal`` (M, M); ``blocks`` (P, M, M), replicated.
+    """
+
+    displacements: np.ndarray
+    diagonal: np.ndarray
+    blocks: np.ndarray
+
+    @classmethod
+    def build(cls, basis, hamiltonian) -> "FourierBlocks":
+        """Project each slot matrix of ``hamiltonian`` on ``basis`` (collective): one sparse
+        product with one entry per row and one block inner product per kept slot."""
+        disp = hamiltonian.displacements
+        keep = [0] + [s for s in range(1, len(disp)) if _positive(disp[s])]
+        mats = []
+        for s in keep:
+            H_s = hamiltonian.slot_matrix(s)
+            try:
+                mats.append(basis.project(H_s, hermitian=False)[0])
+            finally:
+                H_s.destroy()
+        D0 = 0.5 * (mats[0] + mats[0].conj().T)
+        return cls(disp[keep[1:]].copy(), D0, np.array(mats[1:]))
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.diagonal.nbytes + self.blocks.nbytes)
+
+    def matrix(self, k) -> np.ndarray:
+        """Φᴴ h(k) Φ (M, M), Hermitian."""
+        ph = np.exp(1j * (self.displacements @ np.asarray(k, dtype=float)))
+        S = np.tensordot(ph, self.blocks, axes=1)
+        return self.diagonal + S + S.conj().T
+
+
+def _positive(d) -> bool:
+    nz = np.flatnonzero(np.abs(d) > 0)
+    return bool(nz.size) and d[nz[0]] > 0
 
 
 def _orthonormalise(grid, phi):
@@ -270,6 +334,10 @@ class ReducedBasisSolver:
     residual_tol: float = math.inf
     cluster_tol: float = 1e-6
     settings: Mapping = field(default_factory=dict)
+    #: :class:`FourierBlocks` of the basis: with them ``solve(A, k=k)`` assembles Φᴴh(k)Φ
+    #: from k in O(P M²) instead of projecting A (O(N M²)); the residuals then come from one
+    #: sparse product with the nev + buffer Ritz vectors.
+    blocks: Optional[FourierBlocks] = None
 
     def __post_init__(self):
         if not isinstance(self.nev, (int, np.integer)) or self.nev < 1:
@@ -285,15 +353,26 @@ class ReducedBasisSolver:
         return "reduced-basis"
 
     @property
+    def uses_kpoint(self) -> bool:
+        """True with Fourier blocks: the k-sweep passes k to :meth:`solve`."""
+        return self.blocks is not None
+
+    @property
     def degeneracy_tol(self) -> float:
         return self.cluster_tol
 
-    def solve(self, A) -> EigenResult:
-        """Lowest ``nev`` Ritz pairs of A (collective on the basis' communicator)."""
+    def solve(self, A, k=None) -> EigenResult:
+        """Lowest ``nev`` Ritz pairs of A = h(k) (collective on the basis' communicator).
+
+        With :attr:`blocks` and ``k`` the projected matrix is assembled from k (A is then
+        used only for the residuals)."""
         _, SLEPc = init_petsc()
         t0 = time.perf_counter()
         comm = self.basis.grid.comm
-        Hs, Y = self.basis.project(A)
+        if self.blocks is not None and k is not None:
+            Hs, Y = self.blocks.matrix(k), None
+        else:
+            Hs, Y = self.basis.project(A)
         m = self.nev + self.buffer
         payload = None
         if comm.rank == 0:
@@ -302,7 +381,7 @@ class ReducedBasisSolver:
             payload = (w, C)
         w, C = comm.bcast(payload, root=0)
         X = self.basis.phi @ C                       # Ritz vectors, local rows
-        R = Y @ C - X * w
+        R = (Y @ C if Y is not None else _mat_times(A, X)) - X * w
         res = np.sqrt(_allreduce(comm, np.sum(np.abs(R) ** 2, axis=0)))
         res = res / np.maximum(1.0, np.abs(w))
         del R, Y
@@ -442,7 +521,12 @@ class InterpolationSettings:
         step; basis_bands : states per coarse k (default nev + max(8, ⌈nev/5⌉)); holdout :
         number of held-out k-points (the target points farthest from every basis k);
         max_rounds : basis enlargements (each adds the worst held-out k's states) before
-        the run stops with an error; emax : compare bands up to this energy (MeV).
+        the run stops with an error; emax : compare bands up to this energy (MeV);
+        blocks : "on" / "off" / "auto" — assemble Φᴴh(k)Φ per k from the projected stencil
+        slots (:class:`FourierBlocks`, one projection per slot up front, then O(P M²) per k)
+        instead of projecting h(k) at every k (O(N M²)); "auto" uses them when the sweep has
+        more k-points than kept slots (so they pay) and they fit in
+        :data:`BLOCKS_AUTO_BYTES`.
     """
 
     coarse: int
@@ -453,6 +537,7 @@ class InterpolationSettings:
     holdout: int = 2
     max_rounds: int = 3
     emax: float = math.inf
+    blocks: str = "auto"
 
     def __post_init__(self):
         for name, lo in (("coarse", 1), ("holdout", 1), ("max_rounds", 0)):
@@ -467,6 +552,9 @@ class InterpolationSettings:
                                              self.basis_bands < 1):
             raise InputError(f"interpolation basis_bands = {self.basis_bands!r} must be a "
                              "positive integer")
+        if self.blocks not in ("auto", "on", "off"):
+            raise InputError(f"interpolation blocks = {self.blocks!r} must be 'auto', 'on' "
+                             "or 'off'")
         if not (isinstance(self.emax, (int, float)) and not math.isnan(self.emax)):
             raise InputError(f"interpolation emax = {self.emax!r} must be a number (MeV)")
 
@@ -481,7 +569,8 @@ class InterpolationSettings:
     def as_dict(self) -> dict:
         return {"coarse": self.coarse, "shift": self.shift, "tol": self.tol,
                 "threshold": self.threshold, "basis_bands": self.basis_bands,
-                "holdout": self.holdout, "max_rounds": self.max_rounds, "emax": self.emax}
+                "holdout": self.holdout, "max_rounds": self.max_rounds, "emax": self.emax,
+                "blocks": self.blocks}
 
 
 def _farthest(targets, sources, count, exclude=()):
@@ -554,7 +643,18 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
         used.update(more)
         if not chosen:     # every target point is in the basis now
             chosen = [int(np.argmax(check.max_error))]
+    nslots = 1 + sum(_positive(d) for d in hamiltonian.displacements[1:])
+    block_bytes = 16 * nslots * basis.size ** 2
+    use_blocks = (settings.blocks == "on" or settings.blocks == "auto" and
+                  len(targets) > nslots and block_bytes <= BLOCKS_AUTO_BYTES)
+    if use_blocks:
+        tb = time.perf_counter()
+        solver = ReducedBasisSolver(basis, nev, blocks=FourierBlocks.build(basis, hamiltonian))
+        say(f"reduced basis: {nslots} projected stencil slots ({block_bytes / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - tb:.1f} s")
     report = {"settings": settings.as_dict(), "basis_size": basis.size,
+              "fourier_blocks": bool(use_blocks),
+              "fourier_block_bytes": block_bytes if use_blocks else 0,
               "stacked_states": basis.nstacked, "discarded_weight": basis.discarded_weight,
               "basis_bytes_per_rank": basis.memory_bytes, "coarse_irreducible": coarse.nk,
               "basis_kpoints": ks.tolist(), "rounds": rounds,

@@ -94,8 +94,8 @@ class SweepSolve:
         self.chain = chain
         self.results = []
 
-    def __call__(self, solver, A):
-        res = self.chain.solve(solver, A)
+    def __call__(self, solver, A, k=None):
+        res = self.chain.solve(solver, A, k=k)
         self.results.append(res)
         return res
 

@@ -185,3 +185,23 @@ def band_run_bytes_per_rank(est: MemoryEstimate, ranks_per_group: int, nk: int,
     gathered per-round reports)."""
     band_data = 64.0 * max(1, int(nk)) * est.nev
     return est.per_rank_bytes(ranks_per_group) + fields + band_data
+
+
+def interpolation_bytes_per_rank(npoints: int, ranks_per_group: int, nev: int,
+                                 basis_bands: int, stacked_states: int) -> dict:
+    """Upper estimate of what the reduced-basis interpolation adds per rank (bytes).
+
+    M ≤ min(N, stacked states) basis functions (before the rank-revealing step removes any):
+    Φ and AΦ (16 M N_loc each, AΦ during a solve), the Ritz vectors and residuals
+    (2 × 16 (nev + 4) N_loc), one block of states being added (16 basis_bands N_loc) and the
+    gathered states of one coarse k-point while its images are formed (16 basis_bands N,
+    replicated on every rank of the group). The projected matrix and its eigenvectors
+    (2 × 16 M², replicated) and the Gram–Schmidt products (16 M basis_bands) are included.
+    Returns {"basis_functions_max", "bytes_per_rank"}.
+    """
+    N = int(npoints)
+    nloc = math.ceil(N / max(1, int(ranks_per_group)))
+    M = min(N, int(stacked_states))
+    b = 16.0 * (2 * M * nloc + 2 * (nev + 4) * nloc + basis_bands * nloc + basis_bands * N
+                + 2 * M * M + M * basis_bands)
+    return {"basis_functions_max": M, "bytes_per_rank": b}

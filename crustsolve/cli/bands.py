@@ -22,7 +22,7 @@ from ..bands.fields import Fields, field_checksum
 from ..bands.hamiltonian import DEFAULT_ORDER
 from ..bands.kmesh import KMesh, field_symmetry_error, kpath, oh_operations
 from ..bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes, format_bytes,
-                            kmesh_bytes, nnz_per_row_for_order)
+                            interpolation_bytes_per_rank, kmesh_bytes, nnz_per_row_for_order)
 from ..bands.stencils import check_order
 from ..errors import InputError, check_range
 from ..parallel import Layout, require_memory
@@ -214,6 +214,14 @@ def run(args, ctx) -> int:
         desc = layout.describe()
         per_rank = band_run_bytes_per_rank(est, desc["ranks_per_group"], kset.nk,
                                            fields=held)
+        if args.interpolate:
+            nb_basis = InterpolationSettings(coarse=args.interpolate).bands_per_point(args.nev)
+            extra = interpolation_bytes_per_rank(n**3, desc["ranks_per_group"], args.nev,
+                                                 nb_basis, args.interpolate**3 * nb_basis)
+            log.info(f"reduced basis: at most {extra['basis_functions_max']} functions from "
+                     f"{args.interpolate**3} coarse k-points × {nb_basis} states, about "
+                     f"{format_bytes(extra['bytes_per_rank'])} more per rank")
+            per_rank += extra["bytes_per_rank"]
         mem = require_memory(comm, per_rank, f"{args.nev} bands of a {n}³ grid with "
                              f"{args.solver}", allow=args.allow_oversubscribe_memory,
                              hint="lower --nev, use a coarser grid or more nodes")

@@ -196,7 +196,7 @@ def superfluid_density(hamiltonian, kmesh, solver, *, gap: GapSpec = GapSpec(),
     def step(point, solve):
         A = hamiltonian.matrix(point.k)
         try:
-            res = solve(solver, A)
+            res = solve(solver, A, k=point.k)
             return kpoint_data(hamiltonian, point.k, res, index=point.index, weight=point.weight,
                                gap=gap_k, tol=degeneracy_tol, current_vertex=vertex)
         finally:

@@ -136,13 +136,13 @@ def test_compute_bands_interpolated_against_direct(comm):
         try:
             data = compute_bands(fields, mesh, SolverSettings(kind="lapack", nev=NEV), layout,
                                  order=ORDER, interpolation=I.InterpolationSettings(
-                                     coarse=2, shift=True, tol=1e-3))
+                                     coarse=2, shift=True, tol=1e-3, blocks="on"))
         finally:
             layout.free()
         energies.append(data.energies)
     np.testing.assert_allclose(energies[-1], energies[0], rtol=0, atol=1e-10)
     rep = data.interpolation
-    assert rep["images"] and rep["held_out_max_error_MeV"] <= 1e-3
+    assert rep["images"] and rep["held_out_max_error_MeV"] <= 1e-3 and rep["fourier_blocks"]
     assert rep["basis_size"] <= rep["stacked_states"]
     grid = Grid(N_SIDE, A_CELL, comm=comm)
     H = BlochHamiltonian(grid, fields, order=ORDER)
@@ -262,3 +262,33 @@ def test_bands_command_with_interpolation(comm, shared_tmp_path, monkeypatch):
             rep = json.loads(fi.attrs["config"])["interpolation"]
         assert diff.min() > -1e-8 and np.abs(diff).max() < 3e-3
         assert rep["held_out_max_error_MeV"] <= 1e-3 and rep["basis_size"] > NEV
+
+
+def test_slot_matrices_sum_to_the_bloch_hamiltonian(ham):
+    """h(k) = Σ_s e^{ik·d_s} H_s, the u-gauge Fourier sum the Fourier blocks rely on."""
+    total = 0.0
+    for s, d in enumerate(ham.displacements):
+        H_s = ham.slot_matrix(s)
+        total = total + np.exp(1j * d @ K_GENERAL) * gather_dense(ham.grid, H_s)
+        H_s.destroy()
+    A = ham.matrix(K_GENERAL)
+    np.testing.assert_allclose(total, gather_dense(ham.grid, A), rtol=0, atol=1e-12)
+    A.destroy()
+    with pytest.raises(InputError, match=r"stencil slot must be in \[0, 18\]"):
+        ham.slot_matrix(19)
+
+
+@pytest.mark.mpi
+def test_fourier_blocks_give_the_projected_hamiltonian(ham):
+    """Ritz pairs from the blocks assembled at k against the projection of h(k) itself."""
+    basis = I.basis_from_solves(ham, direct(NEV + 8), KMesh.monkhorst_pack(
+        2, A_CELL, shift=True).points)
+    blocks = I.FourierBlocks.build(basis, ham)
+    assert len(blocks.displacements) == 9      # order 4: 3 axes × 3 positive offsets
+    plain = ritz(ham, I.ReducedBasisSolver(basis, NEV), K_GENERAL)
+    A = ham.matrix(K_GENERAL)
+    fast = I.ReducedBasisSolver(basis, NEV, blocks=blocks).solve(A, k=K_GENERAL)
+    A.destroy()
+    fast.destroy()
+    np.testing.assert_allclose(fast.eigenvalues, plain.eigenvalues, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.residuals, plain.residuals, rtol=1e-6, atol=1e-12)

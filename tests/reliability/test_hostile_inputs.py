@@ -81,6 +81,8 @@ HOSTILE = [
      {"patch_memory": 4e9}),
     ("B14", ["bands", "cos8.h5", "--order", "4", "--kmesh", "512"], 2,
      "not enough memory: --kmesh 512", {"patch_memory": 4e9}),
+    ("B51", ["bands", "u64.h5", "--nev", "100", "--kmesh", "2", "--interpolate", "4"], 2,
+     "--allow-oversubscribe-memory", {"patch_memory": 4e9}),
     # ---- bands: PETSc options
     ("B33", ["bands", "cos8.h5", "--order", "4", "--nev", "4", "-crust_eps_type", "foo"], 2,
      "-crust_eps_type = 'foo'", {"absent": ["bands.h5"]}),

@@ -44,7 +44,11 @@ class WarmStartChain:
     def __init__(self):
         self.previous = None
 
-    def solve(self, solver, A) -> EigenResult:
+    def solve(self, solver, A, k=None) -> EigenResult:
+        # Solvers that use the Bloch vector itself (``uses_kpoint``: the reduced-basis
+        # interpolation assembles its projected h(k) from k) get it when the caller knows it.
+        if k is not None and getattr(solver, "uses_kpoint", False):
+            return solver.solve(A, k=k)
         if not getattr(solver, "takes_warm_start", False):
             return solver.solve(A)
         res = solver.solve(A, initial=self.previous) if (
