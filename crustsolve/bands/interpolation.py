@@ -643,8 +643,8 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
         used.update(more)
         if not chosen:     # every target point is in the basis now
             chosen = [int(np.argmax(check.max_error))]
-    nslots = 1 + sum(_positive(d) for d in hamiltonian.displacements[1:])
-    block_bytes = 16 * nslots * basis.size ** 2
+    nslots = 1 + sum(int(_positive(d)) for d in hamiltonian.displacements[1:])
+    block_bytes = int(16 * nslots * basis.size ** 2)
     use_blocks = (settings.blocks == "on" or settings.blocks == "auto" and
                   len(targets) > nslots and block_bytes <= BLOCKS_AUTO_BYTES)
     if use_blocks:

@@ -9,6 +9,7 @@ when the coarse mesh is refined. Grids are 10³ at order 4 (under a second per s
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -143,6 +144,7 @@ def test_compute_bands_interpolated_against_direct(comm):
     np.testing.assert_allclose(energies[-1], energies[0], rtol=0, atol=1e-10)
     rep = data.interpolation
     assert rep["images"] and rep["held_out_max_error_MeV"] <= 1e-3 and rep["fourier_blocks"]
+    json.dumps(rep)            # stored in the results' config attribute
     assert rep["basis_size"] <= rep["stacked_states"]
     grid = Grid(N_SIDE, A_CELL, comm=comm)
     H = BlochHamiltonian(grid, fields, order=ORDER)
@@ -242,8 +244,6 @@ nn = 0.01
 @pytest.mark.mpi
 def test_bands_command_with_interpolation(comm, shared_tmp_path, monkeypatch):
     """``crustsolve bands --interpolate``: the output layout of a direct run plus the report."""
-    import json
-
     import h5py
 
     from crustsolve.cli import main
