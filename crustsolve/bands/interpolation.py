@@ -375,11 +375,16 @@ class ReducedBasisSolver:
             Hs, Y = self.basis.project(A)
         m = self.nev + self.buffer
         payload = None
-        if comm.rank == 0:
-            w, C = scipy.linalg.eigh(Hs, subset_by_index=[0, m - 1], driver="evr",
-                                     overwrite_a=True, check_finite=True)
-            payload = (w, C)
-        w, C = comm.bcast(payload, root=0)
+        if comm.rank == 0:      # one rank solves; its outcome (or its error) reaches all
+            try:
+                w, C = scipy.linalg.eigh(Hs, subset_by_index=[0, m - 1], driver="evr",
+                                         overwrite_a=True, check_finite=True)
+                payload = (w, C, None)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                payload = (None, None, str(exc))
+        w, C, err = comm.bcast(payload, root=0)
+        if err is not None:
+            raise ConvergenceError(f"reduced-basis solve: dense eigensolver failed: {err}")
         X = self.basis.phi @ C                       # Ritz vectors, local rows
         R = (Y @ C if Y is not None else _mat_times(A, X)) - X * w
         res = np.sqrt(_allreduce(comm, np.sum(np.abs(R) ** 2, axis=0)))
