@@ -47,6 +47,7 @@ from mpi4py import MPI
 from ..errors import ConvergenceError, InputError, check_range
 from ..petsc_env import init_petsc
 from .eigensolvers.result import EigenResult
+from .eigensolvers.slepc import bv_from_local
 from .kmesh import oh_operations
 
 #: Largest memory (bytes, replicated per rank) the "auto" choice gives the Fourier blocks.
@@ -223,26 +224,10 @@ class ReducedBasis:
             builder.add(block, k)
         return builder.basis()
 
-    def dense_mat(self):
-        """Φ as a new PETSc dense Mat on the grid's communicator (shares no memory)."""
-        PETSc, _ = init_petsc()
-        nloc, M = self.phi.shape
-        return PETSc.Mat().createDense(size=((nloc, self.grid.size), (None, M)),
-                                       array=np.array(self.phi, order="F"),
-                                       comm=PETSc.Comm(self.grid.comm))
-
     def project(self, A, hermitian: bool = True):
         """(Φᴴ A Φ replicated (M, M), AΦ local (N_loc, M)) for a Mat A on the grid (made
         exactly Hermitian when ``hermitian``). Collective."""
-        Phi = self.dense_mat()
-        Y = None
-        try:
-            Y = A.matMult(Phi)
-            y = np.array(Y.getDenseArray(), dtype=complex, copy=True)
-        finally:
-            Phi.destroy()
-            if Y is not None:
-                Y.destroy()
+        y = _mat_times(A, self.phi)
         Hs = _allreduce(self.grid.comm, self.phi.conj().T @ y)
         return (0.5 * (Hs + Hs.conj().T) if hermitian else Hs), y
 
@@ -366,7 +351,6 @@ class ReducedBasisSolver:
 
         With :attr:`blocks` and ``k`` the projected matrix is assembled from k (A is then
         used only for the residuals)."""
-        _, SLEPc = init_petsc()
         t0 = time.perf_counter()
         comm = self.basis.grid.comm
         if self.blocks is not None and k is not None:
@@ -400,17 +384,7 @@ class ReducedBasisSolver:
                 f"reduced-basis solve: Ritz residual {worst:.3g} of band #{i} "
                 f"(ε = {w[i]:.6g} MeV) exceeds residual_tol = {self.residual_tol:g}; "
                 "enlarge the basis (denser coarse mesh or more bands per coarse k-point)")
-        vectors = None
-        if self.want_vectors:
-            x = A.createVecRight()
-            bv = SLEPc.BV().create(comm=A.getComm())
-            bv.setSizesFromVec(x, nev)
-            bv.setType("mat")
-            for j in range(nev):
-                x.setArray(np.ascontiguousarray(X[:, j]))
-                bv.insertVec(j, x)
-            x.destroy()
-            vectors = bv
+        vectors = bv_from_local(A, X[:, :nev]) if self.want_vectors else None
         settings = {"eps_type": "reduced-basis", "basis_size": self.basis.size,
                     "threshold": self.basis.threshold, **dict(self.settings)}
         return EigenResult(eigenvalues=np.asarray(w[:nev], dtype=float),

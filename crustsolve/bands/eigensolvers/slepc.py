@@ -72,6 +72,21 @@ from .result import EigenResult
 DEFAULT_DENSE_MAX_SIZE = 10_000
 
 
+def bv_from_local(A, local):
+    """A new SLEPc BV on A's communicator holding the columns of ``local`` (the local rows,
+    in A's row layout, of an (N, m) array). Collective."""
+    _, SLEPc = init_petsc()
+    x = A.createVecRight()
+    bv = SLEPc.BV().create(comm=A.getComm())
+    bv.setSizesFromVec(x, local.shape[1])
+    bv.setType("mat")
+    for j in range(local.shape[1]):
+        x.setArray(np.ascontiguousarray(local[:, j]))
+        bv.insertVec(j, x)
+    x.destroy()
+    return bv
+
+
 def _enum_name(enum, value) -> str:
     """Name of a petsc4py/slepc4py enum value (``ABS``, ``SMALLEST_REAL`` …)."""
     for key, val in vars(enum).items():
@@ -438,16 +453,7 @@ class DenseSolver(_SolverBase):
             chunks = None
             if comm.rank == 0:
                 chunks = [np.ascontiguousarray(X[r0:r1][:, keep]) for (r0, r1) in ranges]
-            local = comm.scatter(chunks, root=0)
-            x = A.createVecRight()
-            bv = SLEPc.BV().create(comm=A.getComm())
-            bv.setSizesFromVec(x, len(keep))
-            bv.setType("mat")
-            for j in range(len(keep)):
-                x.setArray(np.ascontiguousarray(local[:, j]))
-                bv.insertVec(j, x)
-            x.destroy()
-            return bv
+            return bv_from_local(A, comm.scatter(chunks, root=0))
 
         if not self.want_vectors:
             X = None
