@@ -214,8 +214,11 @@ def run(args, ctx) -> int:
         desc = layout.describe()
         per_rank = band_run_bytes_per_rank(est, desc["ranks_per_group"], kset.nk,
                                            fields=held)
+        interp = None
         if args.interpolate:
-            nb_basis = InterpolationSettings(coarse=args.interpolate).bands_per_point(args.nev)
+            interp = InterpolationSettings(coarse=args.interpolate, shift=bool(args.shift),
+                                           tol=args.interpolate_tol)
+            nb_basis = interp.bands_per_point(args.nev)
             extra = interpolation_bytes_per_rank(n**3, desc["ranks_per_group"], args.nev,
                                                  nb_basis, args.interpolate**3 * nb_basis)
             log.info(f"reduced basis: at most {extra['basis_functions_max']} functions from "
@@ -249,10 +252,6 @@ def run(args, ctx) -> int:
                      f"max res {rep.max_residual:.1e}  it {rep.iterations}  {rep.seconds:.2f} s"
                      f"  ETA {status.eta_seconds:.0f} s{flag}")
 
-        interp = None
-        if args.interpolate:
-            interp = InterpolationSettings(coarse=args.interpolate, shift=bool(args.shift),
-                                           tol=args.interpolate_tol)
         data = compute_bands(fields, kset, settings, layout, order=order, progress=progress,
                              interpolation=interp, log=log.info)
 
