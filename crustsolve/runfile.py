@@ -95,11 +95,12 @@ class KMeshConfig:
     n: int = key(2, "points per direction")
     shift: bool = key(True, "shifted (true) or Γ-centred mesh")
     symmetry: Literal["auto", "oh", "none"] = key(
-        "auto", "point-group reduction: auto = O_h when the fields are O_h invariant and carry "
-        "no current field")
+        "auto", "point-group reduction: auto = the subgroup of O_h that leaves the fields "
+        "(and a pair-field profile) invariant, none with a current field; oh = all of O_h "
+        "(refused when the fields lack it); none = time reversal only")
     interpolate: int = key(0, "M > 0: solve the mesh by Rayleigh–Ritz in a reduced basis built "
-                           "from the states of the M×M×M mesh (same shift) and their O_h "
-                           "images, checked at held-out k-points; 0 = solve every k directly")
+                           "from the states of the M×M×M mesh (same shift) and their "
+                           "symmetry images, checked at held-out k-points; 0 = solve every k directly")
     interpolate_tol: float = key(1e-4, "largest eigenvalue error (MeV) accepted at the "
                                  "held-out k-points (the basis is enlarged until it holds)")
 

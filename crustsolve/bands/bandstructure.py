@@ -36,7 +36,7 @@ from .grid import Grid
 from .hamiltonian import DEFAULT_ORDER, BlochHamiltonian
 from .kmesh import little_group_order
 from .interpolation import InterpolationSettings, build_interpolating_solver
-from .kmesh import field_symmetry_error, oh_operations
+from .kmesh import invariant_operations
 from .ksweep import KSweep
 from .sectors import SECTOR_MODES, sectors_for, with_sectors
 
@@ -292,16 +292,20 @@ def interpolating_solver(H, fields, settings: SolverSettings, interpolation, tar
                          centring=None, log=None):
     """The :class:`~crustsolve.bands.interpolation.ReducedBasisSolver` of one k-group and its
     report: basis states and held-out references from ``settings``' solver (with vectors,
-    ``interpolation.bands_per_point(nev)`` bands, sectors as configured); images under O_h
-    when the fields have it (no current field, deviation ≤ 1e-10). Collective on H's grid."""
-    images = (not fields.has_current) and field_symmetry_error(fields, oh_operations()) <= 1e-10
+    ``interpolation.bands_per_point(nev)`` bands, sectors as configured); images under the
+    subgroup of O_h that leaves U and B invariant and under time reversal (none with a
+    current field). Collective on H's grid."""
+    images = not fields.has_current
+    ops = invariant_operations(fields) if images else None
     nb = interpolation.bands_per_point(settings.nev)
     if nb > H.size:
         raise InputError(f"interpolation basis_bands = {nb} exceeds the {H.size} grid points")
     direct = replace(settings, nev=nb, warm_start=False).make(
         want_vectors=True, verify_multiplicity=True, centring=centring)
     solver, report = build_interpolating_solver(H, direct, settings.nev, interpolation, targets,
-                                                images=images, progress=log)
+                                                images=images, operations=ops,
+                                                time_reversal=images, progress=log)
     report["images"] = bool(images)
+    report["image_operations"] = 2 * len(ops) if images else 1
     report["direct_solver"] = settings.kind
     return solver, report

@@ -69,20 +69,24 @@ def bv_local_array(bv) -> np.ndarray:
     return out
 
 
-def image_operations(k, a: float, operations=None, tol: float = 1e-9):
-    """The operations R (from ``operations``, default O_h) giving distinct R·k, with R·k.
+def image_operations(k, a: float, operations=None, time_reversal: bool = False,
+                     tol: float = 1e-9):
+    """The operations giving distinct images of k: a list of (R, conjugate, R'k).
 
-    Returns a list of (R, Rk). Two images count as the same when they differ by less than
-    ``tol`` fm⁻¹ (no reduction modulo reciprocal vectors: the basis only needs states, and
-    u at Rk + G is e^{-iG·r} u at Rk, a different function).
+    R runs over ``operations`` (default O_h); R'k = Rk, and with ``time_reversal`` also
+    R'k = −Rk with ``conjugate`` True (u_{−k} = u_k* for real fields without current:
+    h(−k) = h(k)* in the u-gauge). Two images count as the same when they differ by less
+    than ``tol`` fm⁻¹ (no reduction modulo reciprocal vectors: the basis only needs states,
+    and u at Rk + G is e^{-iG·r} u at Rk, a different function).
     """
     ops = oh_operations() if operations is None else np.asarray(operations)
     k = np.asarray(k, dtype=float)
     out = []
-    for R in ops:
-        kr = R @ k
-        if not any(np.max(np.abs(kr - q)) < tol for _, q in out):
-            out.append((np.asarray(R), kr))
+    for conjugate in ((False, True) if time_reversal else (False,)):
+        for R in ops:
+            kr = -(R @ k) if conjugate else R @ k
+            if not any(np.max(np.abs(kr - q)) < tol for _, _, q in out):
+                out.append((np.asarray(R), conjugate, kr))
     return out
 
 
@@ -111,19 +115,21 @@ def _gather_columns(grid, local) -> np.ndarray:
     return full
 
 
-def symmetry_images(grid, states, k, a: float, operations=None):
-    """Images u_{Rk} = u_k ∘ R⁻¹ of the local states at k: yields (Rk, local array) per image.
+def symmetry_images(grid, states, k, a: float, operations=None, time_reversal: bool = False):
+    """Images of the local states at k: yields (R'k, local array) per image of
+    :func:`image_operations`, u_{Rk} = u_k ∘ R⁻¹ and u_{−Rk} = (u_k ∘ R⁻¹)*.
 
     ``states``: (N_loc, m) local rows of the u-gauge states at k (PETSc order). The identity
     (k itself) comes first. A generator (one image in memory at a time); collective
     (gathers the columns when the grid is distributed), so every rank must consume it fully.
     """
-    pairs = image_operations(k, a, operations)
+    pairs = image_operations(k, a, operations, time_reversal)
     full = _gather_columns(grid, states)
     rows = slice(*grid.ownership_range)
-    for R, kr in pairs:
+    for R, conjugate, kr in pairs:
         src = _grid_image_permutation(grid, R)[rows]
-        yield kr, np.ascontiguousarray(full[src])
+        image = full[src]
+        yield kr, np.ascontiguousarray(image.conj() if conjugate else image)
 
 
 def _allreduce(comm, local):
@@ -394,20 +400,24 @@ class ReducedBasisSolver:
                            cut_splits_cluster=bool(splits), settings=settings)
 
 
-def add_states(builder, states, k, *, images: bool, operations=None) -> None:
-    """Add the local states at k, and with ``images`` their symmetry images, to ``builder``."""
+def add_states(builder, states, k, *, images: bool, operations=None,
+               time_reversal: bool = False) -> None:
+    """Add the local states at k, and with ``images`` their images under ``operations``
+    (default O_h) and, with ``time_reversal``, −R (:func:`symmetry_images`), to ``builder``."""
     grid = builder.grid
-    pairs = symmetry_images(grid, states, k, grid.a, operations) if images else [(k, states)]
+    pairs = (symmetry_images(grid, states, k, grid.a, operations, time_reversal) if images
+             else [(k, states)])
     for kr, ur in pairs:
         builder.add(ur, kr)
 
 
 def add_coarse_states(builder, hamiltonian, solver, kpoints, *, images: bool = True,
-                      operations=None, progress=None) -> None:
+                      operations=None, time_reversal: bool = False, progress=None) -> None:
     """Direct solves at each k of ``kpoints`` ((K, 3) fm⁻¹), their states (and with
-    ``images`` their images under ``operations``, default O_h: the caller checks that the
-    fields have that symmetry) added to ``builder``. ``solver`` must return vectors.
-    Collective on the Hamiltonian's grid. ``progress(i, K, seconds)`` after each k.
+    ``images`` their images under ``operations``, default O_h, and with ``time_reversal``
+    under −R: the caller checks that the fields have these symmetries) added to ``builder``.
+    ``solver`` must return vectors. Collective on the Hamiltonian's grid.
+    ``progress(i, K, seconds)`` after each k.
     """
     kpoints = np.asarray(kpoints, dtype=float).reshape(-1, 3)
     for i, k in enumerate(kpoints):
@@ -423,17 +433,19 @@ def add_coarse_states(builder, hamiltonian, solver, kpoints, *, images: bool = T
             u = bv_local_array(res.vectors)
         finally:
             res.destroy()
-        add_states(builder, u, k, images=images, operations=operations)
+        add_states(builder, u, k, images=images, operations=operations,
+                   time_reversal=time_reversal)
         if progress is not None:
             progress(i, len(kpoints), time.perf_counter() - t0)
 
 
 def basis_from_solves(hamiltonian, solver, kpoints, *, threshold: float = DEFAULT_THRESHOLD,
-                      images: bool = True, operations=None, progress=None) -> ReducedBasis:
+                      images: bool = True, operations=None, time_reversal: bool = False,
+                      progress=None) -> ReducedBasis:
     """:func:`add_coarse_states` at ``kpoints`` into a new :class:`ReducedBasis`."""
     builder = BasisBuilder(hamiltonian.grid, threshold)
     add_coarse_states(builder, hamiltonian, solver, kpoints, images=images,
-                      operations=operations, progress=progress)
+                      operations=operations, time_reversal=time_reversal, progress=progress)
     return builder.basis()
 
 
@@ -565,14 +577,17 @@ def _farthest(targets, sources, count, exclude=()):
 
 
 def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, targets, *,
-                               images: bool, progress=None):
+                               images: bool, operations=None, time_reversal: bool = False,
+                               progress=None):
     """Build the basis from the coarse mesh, check it at held-out target k-points and
     enlarge it until the eigenvalue error there is below ``settings.tol``. Collective.
 
     ``direct_solver`` returns vectors and at least ``nev`` bands (it makes the basis states
     and the held-out references); ``targets`` (nk, 3) fm⁻¹: the k-points the sweep will
-    solve; ``images``: whether the fields have O_h (then the coarse mesh is reduced and
-    every state's images are used). ``progress(message)`` reports each phase.
+    solve; ``images``: whether to use the fields' symmetry, ``operations`` (default O_h; the
+    caller checks the fields have it) and with ``time_reversal`` −R too: the coarse mesh is
+    reduced by them and every state's images are used. ``progress(message)`` reports each
+    phase.
     Returns (:class:`ReducedBasisSolver`, report dict). Raises :class:`ConvergenceError`
     when the tolerance is not reached after ``settings.max_rounds`` enlargements.
     """
@@ -581,14 +596,19 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
     t0 = time.perf_counter()
     grid = hamiltonian.grid
     say = progress or (lambda msg: None)
+    ops = oh_operations() if operations is None else np.asarray(operations)
+    time_reversal = bool(images and time_reversal)
     coarse = KMesh.monkhorst_pack(settings.coarse, grid.a, shift=settings.shift,
-                                  symmetry="Oh" if images else "none", time_reversal=images)
+                                  symmetry=ops if images else "none",
+                                  time_reversal=time_reversal)
     say(f"reduced basis: direct solves at {coarse.nk} coarse k-point(s) of the "
         f"{settings.coarse}³ {'shifted ' if settings.shift else ''}mesh"
-        + (" (with their O_h images)" if images else ""))
+        + (f" (with their images under {coarse.symmetry}"
+           + (" and time reversal)" if time_reversal else ")") if images else ""))
     builder = BasisBuilder(grid, settings.threshold)
     add_coarse_states(
-        builder, hamiltonian, direct_solver, coarse.points, images=images,
+        builder, hamiltonian, direct_solver, coarse.points, images=images, operations=ops,
+        time_reversal=time_reversal,
         progress=lambda i, n, sec: say(f"  coarse k {i + 1}/{n}: {sec:.1f} s"))
     targets = np.asarray(targets, dtype=float).reshape(-1, 3)
     chosen = _farthest(targets, np.array(builder.kpoints), settings.holdout)
@@ -615,7 +635,8 @@ def build_interpolating_solver(hamiltonian, direct_solver, nev: int, settings, t
                 f"basis enlargement(s) (basis {basis.size} functions); use a denser coarse "
                 "mesh, more basis_bands, or a looser tolerance")
         w = check.worst_index
-        add_states(builder, kept[w], targets[chosen[w]], images=images)
+        add_states(builder, kept[w], targets[chosen[w]], images=images, operations=ops,
+                   time_reversal=time_reversal)
         del kept
         more = _farthest(targets, np.array(builder.kpoints), 1, exclude=used)
         chosen = [c for i, c in enumerate(chosen) if i != w] + more

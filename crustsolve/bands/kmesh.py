@@ -16,6 +16,8 @@ Symmetry: ``symmetry="Oh"`` (48 operations, default), ``"none"`` (identity only)
 breaks O_h), or an explicit list of 3×3 integer matrices forming a group of signed
 permutations. With ``time_reversal=True`` the operations −R are added (E(−k) = E(k); valid
 without current fields). O_h contains inversion, so time reversal adds nothing to it.
+:func:`invariant_operations` finds the subgroup of O_h that leaves given fields invariant
+(runs with ``symmetry = "auto"`` reduce their meshes by it).
 """
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ def _as_group(symmetry) -> tuple:
         if (R @ S).tobytes() not in keys:
             raise InputError("symmetry operations are not closed under multiplication (not a group)")
     uniq = {R.tobytes(): R for R in ops}
-    return f"group of order {len(uniq)}", np.array(list(uniq.values()))
+    return symmetry_label(uniq), np.array(list(uniq.values()))
 
 
 def _with_time_reversal(ops: np.ndarray) -> np.ndarray:
@@ -329,6 +331,19 @@ def little_group_order(k, a: float, operations=None, tol: float = 1e-9) -> int:
     return int(np.sum(np.all(np.abs(d - np.round(d)) < tol, axis=1)))
 
 
+def _operation_errors(arrays, n: int, ops) -> np.ndarray:
+    """Per operation R: max over ``arrays`` of |f(R r) − f(r)| / max|f| (R on grid indices)."""
+    idx = np.indices((n, n, n)).reshape(3, -1)
+    out = np.zeros(len(ops))
+    for g, R in enumerate(ops):
+        j = np.mod(np.asarray(R) @ idx, n)
+        for f in arrays:
+            scale = max(float(np.max(np.abs(f))), 1e-300)
+            diff = np.max(np.abs(f[j[0], j[1], j[2]].ravel() - f.ravel())) / scale
+            out[g] = max(out[g], float(diff))
+    return out
+
+
 def field_symmetry_error(fields, operations=None) -> float:
     """max over R and over U, B of |f(R r) − f(r)| / max|f| on the grid (default R ∈ O_h).
 
@@ -338,16 +353,36 @@ def field_symmetry_error(fields, operations=None) -> float:
     reduced by it.
     """
     ops = oh_operations() if operations is None else np.asarray(operations)
-    n = fields.n
-    idx = np.indices((n, n, n)).reshape(3, -1)
-    worst = 0.0
-    for R in ops:
-        j = np.mod(np.asarray(R) @ idx, n)
-        for f in (fields.U, fields.B):
-            scale = max(float(np.max(np.abs(f))), 1e-300)
-            diff = np.max(np.abs(f[j[0], j[1], j[2]].ravel() - f.ravel())) / scale
-            worst = max(worst, float(diff))
-    return worst
+    return float(np.max(_operation_errors((fields.U, fields.B), fields.n, ops)))
+
+
+#: Relative deviation below which a field counts as invariant under an operation.
+SYMMETRY_TOL = 1e-10
+
+
+def invariant_operations(fields, extra=(), tol: float = SYMMETRY_TOL) -> np.ndarray:
+    """The subgroup of O_h leaving U, B and every (n, n, n) array of ``extra`` invariant.
+
+    An operation R is kept when the largest relative deviation |f(R r) − f(r)| / max|f|
+    (as in :func:`field_symmetry_error`) is at most ``tol``. The kept set of exact symmetries
+    is a group; should the tolerance cut through a near-symmetry so that it is not closed,
+    only the identity is returned (no reduction is always correct). A field with one cosine
+    along x, for example, keeps the 16 operations that map the x axis onto ±x (D_4h).
+    """
+    ops = oh_operations()
+    err = _operation_errors((fields.U, fields.B, *extra), fields.n, ops)
+    kept = ops[err <= tol]
+    keys = {R.tobytes() for R in kept}
+    if not all((R @ S).tobytes() in keys for R in kept for S in kept):
+        return ops[:1]
+    return kept
+
+
+def symmetry_label(operations) -> str:
+    """"Oh" for all 48 operations, "none" for the identity alone, else "order-N subgroup of
+    Oh" (the name a k-mesh reduced by ``operations`` carries)."""
+    nops = len(operations)
+    return {48: "Oh", 1: "none"}.get(nops, f"order-{nops} subgroup of Oh")
 
 
 def check_kpoints(points, a: float) -> np.ndarray:

@@ -20,7 +20,8 @@ from ..bands.bandstructure import SolverSettings, compute_bands
 from ..bands.interpolation import InterpolationSettings, interpolation_summary
 from ..bands.fields import Fields, field_checksum
 from ..bands.hamiltonian import DEFAULT_ORDER
-from ..bands.kmesh import KMesh, field_symmetry_error, kpath, oh_operations
+from ..bands.kmesh import (SYMMETRY_TOL, KMesh, field_symmetry_error, invariant_operations,
+                            kpath, oh_operations)
 from ..bands.memory import (band_run_bytes_per_rank, estimate_memory, fields_bytes, format_bytes,
                             interpolation_bytes_per_rank, kmesh_bytes, nnz_per_row_for_order)
 from ..bands.stencils import check_order
@@ -58,8 +59,9 @@ def register(subparsers):
                    help="largest accepted eigenvalue error at the held-out points (default 1e-4)")
     p.add_argument("--points", type=int, default=10, help="k-points per path segment (default 10)")
     p.add_argument("--symmetry", choices=("auto", "oh", "none"), default="auto",
-                   help="point group of the mesh reduction: auto (O_h if the fields are O_h "
-                        "invariant and carry no current), oh, none (default auto)")
+                   help="point group of the mesh reduction: auto (the subgroup of O_h that "
+                        "leaves the fields invariant; none with a current field), oh (refused "
+                        "unless the fields have all of O_h), none (default auto)")
     p.add_argument("--no-time-reversal", action="store_true",
                    help="do not identify k with -k (automatic with a current field)")
     p.add_argument("--solver", choices=("krylovschur", "chebyshev", "lapack"),
@@ -101,13 +103,20 @@ def _choose_symmetry(args, fields, log):
         return "none", time_reversal, "current field breaks O_h"
     if args.symmetry == "none":
         return "none", time_reversal, "requested"
-    err = field_symmetry_error(fields, oh_operations())
-    if err > 1e-10:
-        if args.symmetry == "oh":
+    if args.symmetry == "oh":
+        err = field_symmetry_error(fields, oh_operations())
+        if err > SYMMETRY_TOL:
             raise InputError(f"--symmetry oh requested but the fields are not O_h invariant "
-                             f"(max relative deviation {err:.2e}); use --symmetry none")
-        return "none", time_reversal, f"fields not O_h invariant (deviation {err:.1e})"
-    return "Oh", time_reversal, f"fields O_h invariant (deviation {err:.1e})"
+                             f"(max relative deviation {err:.2e}); use --symmetry auto (the "
+                             "subgroup of O_h the fields have) or none")
+        return "Oh", time_reversal, f"fields O_h invariant (deviation {err:.1e})"
+    ops = invariant_operations(fields)
+    if len(ops) == 48:
+        return "Oh", time_reversal, "fields O_h invariant"
+    if len(ops) == 1:
+        return "none", time_reversal, "fields have no symmetry of O_h besides the identity"
+    return ops, time_reversal, (f"fields invariant under {len(ops)} of the 48 operations of "
+                                "O_h (not all)")
 
 
 def _check_arguments(args) -> None:
@@ -184,7 +193,8 @@ def run(args, ctx) -> int:
     else:
         symmetry, tr, why = _choose_symmetry(args, fields, log)
         nmesh = 1 if args.kmesh is None else args.kmesh
-        require_memory(comm, held + kmesh_bytes(nmesh, symmetry != "none"),
+        require_memory(comm, held + kmesh_bytes(nmesh, not isinstance(symmetry, str)
+                                                  or symmetry != "none"),
                        f"--kmesh {nmesh} ({nmesh**3} k-points before reduction)",
                        allow=args.allow_oversubscribe_memory, hint="lower --kmesh")
         with for_option("--kmesh"):

@@ -22,7 +22,8 @@ from ..bands.bandstructure import SolverSettings, interpolating_solver
 from ..bands.eigensolvers import make_eigensolver
 from ..bands.interpolation import interpolation_summary
 from ..bands.sectors import sectors_for, with_sectors
-from ..bands.kmesh import KMesh, field_symmetry_error, oh_operations
+from ..bands.kmesh import (SYMMETRY_TOL, KMesh, field_symmetry_error, invariant_operations,
+                           oh_operations)
 from ..config import to_dict
 from ..constants import HBAR2_2MN
 from ..errors import InputError
@@ -42,17 +43,24 @@ def _mesh(fields, cfg):
     if fields.has_current:
         return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift, symmetry="none",
                                     time_reversal=False)
-    sym = km.symmetry
-    if sym == "auto":
+    if km.symmetry == "none":
+        return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift, symmetry="none",
+                                    time_reversal=True)
+    # The gap's fields must be invariant too (the bands only see U and B).
+    extra = tuple(cfg.pairing.gap_model().symmetry_fields(fields))
+    if km.symmetry == "oh":
+        err = field_symmetry_error(fields, oh_operations())
+        for f in extra:
+            err = max(err, field_symmetry_error(fields.replace(U=f, B=np.ones_like(fields.B))))
+        if err > SYMMETRY_TOL:
+            raise InputError(f"[kmesh] symmetry = \"oh\" but the fields are not O_h invariant "
+                             f"(max relative deviation {err:.2e}); use \"auto\" (the subgroup "
+                             "of O_h the fields have) or \"none\"")
         ops = oh_operations()
-        err = field_symmetry_error(fields, ops)            # U and B
-        for f in cfg.pairing.gap_model().symmetry_fields(fields):
-            # The gap's fields must be O_h invariant too (field_symmetry_error checks U, B only).
-            err = max(err, field_symmetry_error(
-                fields.replace(U=f, B=np.ones_like(fields.B)), ops))
-        sym = "oh" if err < 1e-10 else "none"
-    return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift,
-                                symmetry="Oh" if sym == "oh" else "none", time_reversal=True)
+    else:
+        ops = invariant_operations(fields, extra)
+    return KMesh.monkhorst_pack(km.n, fields.a, shift=km.shift, symmetry=ops,
+                                time_reversal=True)
 
 
 def number_of_bands(cfg, fields) -> int:

@@ -94,6 +94,56 @@ def test_symmetry_images_are_eigenstates_at_the_rotated_k(ham):
         assert worst < 1e-10, kr
 
 
+@pytest.mark.mpi
+def test_images_under_a_subgroup_and_time_reversal_are_eigenstates(comm):
+    """Wells plus an odd term sin(2πx/a): the fields keep only C_4v about x (8 operations,
+    no inversion); with time reversal u_{−Rk} = (u_k ∘ R⁻¹)* must solve h(−Rk): 16 images."""
+    from crustsolve.bands.kmesh import invariant_operations
+    f = wells()
+    x = np.arange(N_SIDE) * A_CELL / N_SIDE
+    f = f.replace(U=f.U + 3.0 * np.sin(2 * np.pi * x / A_CELL)[:, None, None])
+    ops = invariant_operations(f)
+    assert len(ops) == 8 and all(R[0, 0] == 1 for R in ops)
+    grid = Grid(f.n, f.a, comm=comm)
+    H = BlochHamiltonian(grid, f, order=ORDER)
+    try:
+        A = H.matrix(K_GENERAL)
+        res = direct(NEV).solve(A)
+        A.destroy()
+        u = I.bv_local_array(res.vectors)
+        res.destroy()
+        images = list(I.symmetry_images(grid, u, K_GENERAL, A_CELL, ops, time_reversal=True))
+        assert len(images) == 16
+        for kr, ur in images[1::3]:
+            Ar = H.matrix(kr)
+            x_, y_ = Ar.createVecRight(), Ar.createVecLeft()
+            worst = 0.0
+            for j in range(ur.shape[1]):
+                x_.setArray(ur[:, j])
+                Ar.mult(x_, y_)
+                r = y_.getArray() - res.eigenvalues[j] * ur[:, j]
+                worst = max(worst, math.sqrt(comm.allreduce(float(np.vdot(r, r).real))))
+            x_.destroy()
+            y_.destroy()
+            Ar.destroy()
+            assert worst < 1e-9, kr
+        # and an image under inversion, which the fields lack, is not an eigenstate
+        bad = next(I.symmetry_images(grid, u[:, :1], K_GENERAL, A_CELL,
+                                     -np.eye(3, dtype=int)[None]))
+        Ar = H.matrix(bad[0])
+        x_, y_ = Ar.createVecRight(), Ar.createVecLeft()
+        x_.setArray(bad[1][:, 0])
+        Ar.mult(x_, y_)
+        r = y_.getArray() - res.eigenvalues[0] * bad[1][:, 0]
+        assert math.sqrt(comm.allreduce(float(np.vdot(r, r).real))) > 1e-2
+        x_.destroy()
+        y_.destroy()
+        Ar.destroy()
+    finally:
+        H.destroy()
+        grid.destroy()
+
+
 def test_basis_holding_the_exact_states_reproduces_them(ham):
     basis = I.basis_from_solves(ham, direct(NEV + 6), [K_GENERAL], images=False)
     assert basis.size == NEV + 6 and basis.nstacked == NEV + 6
@@ -157,6 +207,33 @@ def test_compute_bands_interpolated_against_direct(comm):
     assert diff.min() > -1e-9
     # every point, held out or not, within a few times the held-out tolerance
     assert np.abs(diff).max() < 3e-3
+
+
+def test_interpolation_with_the_fields_subgroup(comm):
+    """Fields with only C_4v (odd term along x): the coarse mesh and the images use that
+    subgroup and time reversal; eigenvalues on the reduced 3³ mesh against the dense ones."""
+    from crustsolve.bands.kmesh import invariant_operations
+    f = wells()
+    x = np.arange(N_SIDE) * A_CELL / N_SIDE
+    f = f.replace(U=f.U + 3.0 * np.sin(2 * np.pi * x / A_CELL)[:, None, None])
+    mesh = KMesh.monkhorst_pack(3, A_CELL, shift=True, symmetry=invariant_operations(f))
+    layout = Layout.create(comm, ngroups=1, nk=mesh.nk)
+    try:
+        data = compute_bands(f, mesh, SolverSettings(kind="lapack", nev=NEV), layout,
+                             order=ORDER, interpolation=I.InterpolationSettings(
+                                 coarse=2, shift=True, tol=1e-3))
+    finally:
+        layout.free()
+    assert data.interpolation["image_operations"] == 16
+    grid = Grid(N_SIDE, A_CELL, comm=comm)
+    H = BlochHamiltonian(grid, f, order=ORDER)
+    try:
+        ref = np.array([reference(H, k) for k in mesh.points])
+    finally:
+        H.destroy()
+        grid.destroy()
+    diff = data.energies - ref
+    assert diff.min() > -1e-9 and np.abs(diff).max() < 3e-3
 
 
 def test_error_control_enlarges_the_basis_and_fails_clearly(ham):

@@ -9,7 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from crustsolve.bands.kmesh import (KMesh, check_kpoints, kpath, little_group_order, oh_operations,
+from crustsolve.bands.kmesh import (KMesh, check_kpoints, invariant_operations, kpath,
+                                    little_group_order, oh_operations, symmetry_label,
                                     stabilizer)
 from crustsolve.errors import InputError
 
@@ -205,3 +206,42 @@ def test_little_group_orders():
         assert little_group_order(np.array(frac) * G, A) == order, frac
     # −k on the zone face is the same point modulo G
     assert little_group_order(np.array([-0.5, 0.5, 0.5]) * G, A) == 48
+
+
+def _fields_from(U):
+    from crustsolve.bands import Fields
+    from crustsolve.constants import HBAR2_2MN
+    return Fields(U=np.ascontiguousarray(U), B=np.full(U.shape, HBAR2_2MN), a=A)
+
+
+@pytest.mark.parametrize("case", ["cos_x", "cos_x_odd", "cos_x_cos_2y", "separable", "random"])
+def test_invariant_subgroup_of_fields(case):
+    """The subgroup of O_h a field keeps, against the operations written down from its
+    analytic form; and the mesh reduced by it (with time reversal) has the orbits of an
+    exact-fraction count."""
+    n = 8
+    x = 2 * np.pi * np.arange(n) / n
+    X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+    U, keep = {
+        # x ↦ ±x, (y, z) any signed permutation: D_4h, 16 operations
+        "cos_x": (np.cos(X), lambda R: abs(R[0, 0]) == 1),
+        # the odd part in x removes x ↦ −x: C_4v, 8 operations
+        "cos_x_odd": (np.cos(X) + 0.5 * np.sin(2 * X), lambda R: R[0, 0] == 1),
+        # x ↦ ±x and y ↦ ±y separately: D_2h, 8 operations
+        "cos_x_cos_2y": (np.cos(X) + 0.3 * np.cos(2 * Y),
+                         lambda R: abs(R[0, 0]) == 1 and abs(R[1, 1]) == 1),
+        "separable": (np.cos(X) + np.cos(Y) + np.cos(Z), lambda R: True),
+        "random": (np.random.default_rng(3).normal(size=(n,) * 3), lambda R: R[0, 0] == 1
+                   and R[1, 1] == 1 and R[2, 2] == 1),
+    }[case]
+    ops = invariant_operations(_fields_from(-5.0 * U))
+    expected = {np.array(R).tobytes() for R in oh_operations() if keep(np.array(R))}
+    assert {R.tobytes() for R in ops} == expected
+    assert symmetry_label(ops) == {48: "Oh", 1: "none"}.get(len(expected),
+                                                          f"order-{len(expected)} subgroup of Oh")
+    for shift in (False, True):
+        km = KMesh.monkhorst_pack(4, A, shift=shift, symmetry=ops, time_reversal=True)
+        with_tr = [R.tolist() for R in ops] + [(-R).tolist() for R in ops]
+        count, sizes = brute_force_orbits(4, shift, with_tr)
+        assert km.nk == count
+        assert sorted(km.multiplicities.tolist()) == sizes

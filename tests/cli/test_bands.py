@@ -199,6 +199,34 @@ def test_driver_raises_on_every_rank(comm):
         layout.free()
 
 
+@pytest.mark.mpi
+def test_cli_reduces_by_the_subgroup_the_fields_have(comm, shared_tmp_path, capsys):
+    """U = V cos(2πx/a) keeps D_4h (16 operations): the shifted 4³ mesh has 6 irreducible
+    points (|J_x| ∈ {1, 3}, an unordered pair |J_y|, |J_z|), not 32 (time reversal alone) or
+    1 (O_h); energies against the dense reference; --symmetry oh is refused by name."""
+    from crustsolve.constants import HBAR2_2MN
+    x = np.arange(N) * A / N
+    U = np.broadcast_to(V * np.cos(2 * np.pi * x / A)[:, None, None], (N,) * 3).copy()
+    path = shared_tmp_path / "cosx.h5"
+    f = Fields(U=U, B=np.full((N,) * 3, HBAR2_2MN), a=A)
+    f.write(str(path), comm=comm)
+    comm.Barrier()
+    out = shared_tmp_path / "bands_cosx.h5"
+    args = ["bands", str(path), "--order", "4", "--nev", str(NEV), "--kmesh", "4", "--shift",
+            "--solver", "lapack"]
+    assert main(args + ["--out", str(out)]) == 0
+    data = comm.bcast(read_bands(str(out)) if comm.rank == 0 else None, root=0)
+    assert data["energies"].shape == (6, NEV) and data["multiplicities"].sum() == 64
+    assert data["config"]["kpoints"]["symmetry"] == "order-16 subgroup of Oh"
+    np.testing.assert_allclose(data["energies"], dense_reference(f, data["kpoints"], NEV),
+                               atol=1e-8)
+    capsys.readouterr()
+    assert main(args + ["--symmetry", "oh", "--out", str(shared_tmp_path / "x.h5")]) == 2
+    if comm.rank == 0:
+        err = capsys.readouterr().err
+        assert "--symmetry oh requested but the fields are not O_h invariant" in err
+
+
 def test_symmetry_check_of_fields():
     from crustsolve.bands.kmesh import oh_operations
 

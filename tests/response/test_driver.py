@@ -130,3 +130,38 @@ def test_effective_masses_definitions():
     # without Z no ion mass; without n_n,f no m_I*/m_I
     assert math.isnan(effective_masses(r, "x").rho_bar_MeV_fm3)
     assert math.isnan(effective_masses(r, "x", Z=40).m_ion_star_over_m_ion)
+
+
+def test_fields_run_mesh_uses_the_subgroup_of_fields_and_pair_field(tmp_path):
+    """O_h-symmetric U, B with a pair-field profile Δ(x) = 1 + 0.2 cos(2πx/a): the mesh of a
+    fields-file run (symmetry "auto") is reduced by the 16 operations mapping x onto ±x only;
+    "oh" is refused naming the deviation; with the constant model the full O_h is used."""
+    from crustsolve.response.driver import _mesh
+    n, a = 8, 10.0
+    f = Fields.separable_cosine(n, a, V=-4.0)
+    x = np.arange(n) * a / n
+    gap = np.broadcast_to(1.0 + 0.2 * np.cos(2 * np.pi * x / a)[:, None, None], (n,) * 3)
+    f = f.replace(Delta=gap.astype(complex).copy())
+    f.write(str(tmp_path / "f.h5"), comm=MPI.COMM_SELF)
+
+    def cfg(model, symmetry):
+        extra = 'gap = 1.0' if model == "constant" else ''
+        return resolve_config(parse_toml_text(f"""
+fields = "{tmp_path}/f.h5"
+[kmesh]
+n = 4
+shift = true
+symmetry = "{symmetry}"
+[response]
+neutron_density = 0.01
+[pairing]
+model = "{model}"
+{extra}
+"""))
+    km = _mesh(f, cfg("profile", "auto"))
+    assert km.symmetry == "order-16 subgroup of Oh" and km.nk == 6
+    assert {abs(int(R[0, 0])) for R in km.operations} == {1}
+    assert _mesh(f, cfg("constant", "auto")).symmetry == "Oh"
+    with pytest.raises(InputError, match=r'symmetry = "oh" but the fields are not O_h '
+                                         r'invariant \(max relative deviation'):
+        _mesh(f, cfg("profile", "oh"))

@@ -369,6 +369,35 @@ def test_potential_along_x_only(solve):
 
 
 @pytest.mark.mpi
+def test_mesh_reduced_by_the_fields_subgroup_equals_the_full_mesh(solve):
+    """Fields with only part of O_h (U(x, y) with an odd part in x: the four operations
+    diag(1, ±1, ±1), with time reversal eight): every level's anisotropic tensor, with and
+    without the current vertex, from the mesh reduced by that subgroup equals the
+    unreduced mesh without time reversal (each k solved)."""
+    from crustsolve.bands.kmesh import invariant_operations
+    x = 2 * np.pi * np.arange(N) / N
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    U2 = -6.0 * np.cos(X) - 2.0 * np.sin(2 * X) - 3.0 * np.cos(Y)
+    f = Fields(U=np.repeat(U2[:, :, None], N, axis=2), B=np.full((N,) * 3, HBAR2_2MN), a=A_CELL)
+    ops = invariant_operations(f)
+    assert len(ops) == 4
+    # Γ-centred 3³: points with non-trivial little groups, 27 → 8 (|k_d| ∈ {0, 2π/3a})
+    red = KMesh.monkhorst_pack(3, A_CELL, shift=False, symmetry=ops, time_reversal=True)
+    full = KMesh.full(3, A_CELL, shift=False)
+    assert red.nk == 8 and full.nk == 27
+    kw = dict(gap=GapSpec("constant", 1.0), mu=8.0, smearing=(2.0,), nev=120,
+              levels=("normal", "intraband", "form_a", "form_b"),
+              current=CurrentTerm(coefficient=2.0))
+    r_red, r_full = solve(f, red, **kw), solve(f, full, **kw)
+    for lv in kw["levels"]:
+        for cur in (False, True):
+            T = r_full.tensor(lv, cur)
+            assert abs(T[0, 0] - T[1, 1]) > 1e-3 * abs(T[0, 0])      # anisotropic
+            np.testing.assert_allclose(r_red.tensor(lv, cur), T, rtol=1e-9,
+                                       atol=1e-12 * np.abs(T).max(), err_msg=f"{lv} {cur}")
+
+
+@pytest.mark.mpi
 def test_field_gap_constant_equals_constant_gap(cosine_fields, solve):
     f0 = cosine_fields(-3.0)
     f = f0.replace(Delta=np.full((N,) * 3, 1.2))
